@@ -1,0 +1,138 @@
+package model
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// DefaultKeyVaultNamespace is where MongoDB's guides keep data keys.
+const DefaultKeyVaultNamespace = "encryption.__keyVault"
+
+// Addr is the address of a managed object, such as "data_key.ssn".
+// It is the identity that plans and state use; it never changes for an object.
+type Addr struct {
+	Type string // "data_key", "key_vault"
+	Name string
+}
+
+// DataKeyAddr returns the address of the data_key block labelled name.
+func DataKeyAddr(name string) Addr { return Addr{Type: "data_key", Name: name} }
+
+// KeyVaultIndexAddr is the address of the unique index on keyAltNames.
+var KeyVaultIndexAddr = Addr{Type: "key_vault", Name: "keyAltNames_index"}
+
+func (a Addr) String() string { return a.Type + "." + a.Name }
+
+// MarshalText writes the dotted form.
+func (a Addr) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
+
+// UnmarshalText parses the dotted form.
+func (a *Addr) UnmarshalText(b []byte) error {
+	p, err := ParseAddr(string(b))
+	if err != nil {
+		return err
+	}
+	*a = p
+	return nil
+}
+
+// ParseAddr parses "type.name".
+func ParseAddr(s string) (Addr, error) {
+	typ, name, ok := strings.Cut(s, ".")
+	if !ok || typ == "" || name == "" {
+		return Addr{}, fmt.Errorf("model: %q is not an address (want TYPE.NAME, such as data_key.ssn)", s)
+	}
+	return Addr{Type: typ, Name: name}, nil
+}
+
+// DesiredKey is a data key as the configuration wants it.
+type DesiredKey struct {
+	Addr           Addr
+	MasterKey      MasterKey
+	AltNames       []string // sorted, at least one
+	PreventDestroy bool
+}
+
+// Desired is everything the configuration asks for.
+type Desired struct {
+	KeyVaultNamespace string
+	// Providers are the names of the configured KMS providers ("local", "aws").
+	Providers []string
+	Keys      []DesiredKey // sorted by address
+}
+
+// HasProvider reports whether the provider name is configured.
+func (d Desired) HasProvider(name string) bool {
+	for _, p := range d.Providers {
+		if p == name {
+			return true
+		}
+	}
+	return false
+}
+
+// LiveKey is one document of the key vault, as far as csfle cares: never the
+// wrapped key material.
+type LiveKey struct {
+	ID        KeyID
+	AltNames  []string // sorted
+	MasterKey MasterKey
+	Created   time.Time
+	Updated   time.Time
+	Status    int
+}
+
+// IndexState describes the key vault's index on keyAltNames.
+type IndexState int
+
+const (
+	IndexMissing IndexState = iota
+	// IndexPresent is a unique index on keyAltNames with the partial filter
+	// MongoDB recommends.
+	IndexPresent
+	// IndexUnprotected is an index that exists but does not enforce
+	// uniqueness per alt name (not unique, or not partial).
+	IndexUnprotected
+)
+
+// Live is what the key vault holds, read in one pass.
+type Live struct {
+	Namespace     string
+	Keys          []LiveKey // sorted by id
+	AltNamesIndex IndexState
+}
+
+// KeyByID finds a live key.
+func (l Live) KeyByID(id KeyID) (LiveKey, bool) {
+	i := sort.Search(len(l.Keys), func(i int) bool { return strings.Compare(string(l.Keys[i].ID[:]), string(id[:])) >= 0 })
+	if i < len(l.Keys) && l.Keys[i].ID == id {
+		return l.Keys[i], true
+	}
+	return LiveKey{}, false
+}
+
+// SortKeys orders keys by id, as KeyByID expects.
+func SortKeys(keys []LiveKey) {
+	sort.Slice(keys, func(i, j int) bool { return string(keys[i].ID[:]) < string(keys[j].ID[:]) })
+}
+
+// PriorKey is a data key as the state recorded it after the last apply.
+type PriorKey struct {
+	Addr      Addr      `json:"address"`
+	ID        KeyID     `json:"id"`
+	AltNames  []string  `json:"alt_names"`
+	MasterKey MasterKey `json:"master_key"`
+	// Updated is the key document's updateDate when it was last recorded,
+	// which tells an out-of-band rewrap apart from no change.
+	Updated        time.Time `json:"update_date"`
+	PreventDestroy bool      `json:"prevent_destroy,omitempty"`
+}
+
+// Prior is what the state file recorded.
+type Prior struct {
+	Lineage string
+	Serial  uint64
+	Keys    []PriorKey
+}
