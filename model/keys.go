@@ -1,6 +1,8 @@
 package model
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strings"
@@ -135,4 +137,22 @@ type Prior struct {
 	Lineage string
 	Serial  uint64
 	Keys    []PriorKey
+	// IndexUnsupported is set when the server refused the unique index on
+	// keyAltNames at the last apply; it says why, so the plan can warn
+	// instead of proposing the same failing change every time.
+	IndexUnsupported string
+}
+
+// Digest summarises what a plan depends on in the key vault: every key's id,
+// alt names and master key, and the index state. Two reads of an unchanged
+// vault have the same digest, whatever order the documents came in.
+func (l Live) Digest() string {
+	keys := append([]LiveKey(nil), l.Keys...)
+	SortKeys(keys)
+	h := sha256.New()
+	fmt.Fprintf(h, "ns=%q index=%d\n", l.Namespace, l.AltNamesIndex)
+	for _, k := range keys {
+		fmt.Fprintf(h, "%s %q %s\n", k.ID, k.AltNames, k.MasterKey)
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
