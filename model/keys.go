@@ -3,6 +3,7 @@ package model
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -156,3 +157,7 @@ func (l Live) Digest() string {
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
+
+// ErrIndexUnsupported is wrapped by errors of a server that will not keep a
+// unique partial index on keyAltNames.
+var ErrIndexUnsupported = errors.New("the server does not support a unique partial index on keyAltNames")

@@ -1,0 +1,226 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/csfle/csfle/model"
+	"github.com/csfle/csfle/plan"
+)
+
+// Vault carries out single changes on the key vault.
+type Vault interface {
+	CreateKey(ctx context.Context, mk model.MasterKey, altNames []string) (model.KeyID, error)
+	SetAltNames(ctx context.Context, id model.KeyID, add, remove []string) error
+	Rewrap(ctx context.Context, id model.KeyID, mk model.MasterKey) error
+	Delete(ctx context.Context, id model.KeyID) error
+	Get(ctx context.Context, id model.KeyID) (model.LiveKey, bool, error)
+	CheckDecrypt(ctx context.Context, id model.KeyID) error
+	CreateAltNamesIndex(ctx context.Context) error
+}
+
+// Recorder persists the outcome of each step before the next one starts.
+// Calls are serialized by the executor.
+type Recorder interface {
+	PutKey(ctx context.Context, k model.PriorKey) error
+	RemoveKey(ctx context.Context, addr model.Addr) error
+	SetIndexUnsupported(ctx context.Context, reason string) error
+}
+
+// Phase is where a change is in its life.
+type Phase int
+
+const (
+	Started Phase = iota
+	Done
+	Failed
+)
+
+// Event reports progress on one change.
+type Event struct {
+	Change  plan.Change
+	Phase   Phase
+	KeyID   model.KeyID // known once done (for a create: the new id)
+	Elapsed time.Duration
+	Err     error
+	Warning string
+}
+
+// Options tune an apply.
+type Options struct {
+	// Concurrency is how many independent changes of one phase run at once.
+	Concurrency int
+	// OnEvent is called for every event, from one goroutine at a time.
+	OnEvent func(Event)
+}
+
+// Result is what an apply did. A partial apply is a normal result: Applied
+// lists what was done and recorded, Failed what stopped it, NotRun the rest.
+type Result struct {
+	Applied  []plan.Change
+	Failed   []Failure
+	NotRun   []plan.Change
+	Warnings []string
+}
+
+// Failure is a change that did not complete.
+type Failure struct {
+	Change plan.Change
+	Err    error
+}
+
+// Err summarises the failures, or is nil.
+func (r Result) Err() error {
+	var errs []error
+	for _, f := range r.Failed {
+		errs = append(errs, fmt.Errorf("%s (%s): %w", f.Change.Addr, f.Change.Action, f.Err))
+	}
+	return errors.Join(errs...)
+}
+
+type executor struct {
+	v    Vault
+	rec  Recorder
+	opts Options
+	mu   sync.Mutex // serializes Recorder calls, events and the result
+	res  Result
+}
+
+// Apply carries out p. It first records the drift the plan found, so the
+// state describes the vault as it is, then applies the changes phase by
+// phase: changes of a phase are independent of each other and run up to
+// Options.Concurrency at a time; a phase starts when the one before it has
+// finished without failure.
+func Apply(ctx context.Context, p *plan.Plan, v Vault, rec Recorder, opts Options) (Result, error) {
+	if opts.Concurrency < 1 {
+		opts.Concurrency = 1
+	}
+	e := &executor{v: v, rec: rec, opts: opts}
+	if err := e.refresh(ctx, p.Drift); err != nil {
+		e.res.NotRun = append(e.res.NotRun, p.Changes...)
+		return e.res, err
+	}
+	phases := splitPhases(p.Changes)
+	for i, phase := range phases {
+		e.runPhase(ctx, phase)
+		if len(e.res.Failed) > 0 || ctx.Err() != nil {
+			for _, rest := range phases[i+1:] {
+				e.res.NotRun = append(e.res.NotRun, rest...)
+			}
+			break
+		}
+	}
+	if err := e.res.Err(); err != nil {
+		return e.res, err
+	}
+	return e.res, ctx.Err()
+}
+
+// refresh writes what drift the plan found into the state.
+func (e *executor) refresh(ctx context.Context, drift []plan.Drift) error {
+	for _, d := range drift {
+		if d.After == nil || d.After.ID == nil {
+			continue
+		}
+		k := model.PriorKey{Addr: d.Addr, ID: *d.After.ID, AltNames: d.After.AltNames, MasterKey: d.After.MasterKey}
+		if d.Before != nil {
+			k.PreventDestroy = d.Before.PreventDestroy
+		}
+		if err := e.rec.PutKey(ctx, k); err != nil {
+			return fmt.Errorf("executor: recording drift of %s: %w", d.Addr, err)
+		}
+	}
+	return nil
+}
+
+// splitPhases groups consecutive changes of the same action; the planner
+// orders a plan so that such a group never holds two changes to one key.
+func splitPhases(changes []plan.Change) [][]plan.Change {
+	var phases [][]plan.Change
+	for i, c := range changes {
+		if i == 0 || changes[i-1].Action != c.Action || changes[i-1].Addr.Type != c.Addr.Type || containsAddr(phases[len(phases)-1], c.Addr) {
+			phases = append(phases, nil)
+		}
+		phases[len(phases)-1] = append(phases[len(phases)-1], c)
+	}
+	return phases
+}
+
+func containsAddr(cs []plan.Change, a model.Addr) bool {
+	return slices.ContainsFunc(cs, func(c plan.Change) bool { return c.Addr == a })
+}
+
+func (e *executor) runPhase(ctx context.Context, phase []plan.Change) {
+	sem := make(chan struct{}, e.opts.Concurrency)
+	var wg sync.WaitGroup
+	for i, c := range phase {
+		if e.stopped(ctx) {
+			e.mu.Lock()
+			e.res.NotRun = append(e.res.NotRun, phase[i:]...)
+			e.mu.Unlock()
+			break
+		}
+		sem <- struct{}{}
+		if e.stopped(ctx) {
+			<-sem
+			e.mu.Lock()
+			e.res.NotRun = append(e.res.NotRun, phase[i:]...)
+			e.mu.Unlock()
+			break
+		}
+		wg.Add(1)
+		go func(c plan.Change) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			e.one(ctx, c)
+		}(c)
+	}
+	wg.Wait()
+}
+
+func (e *executor) stopped(ctx context.Context) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.res.Failed) > 0 || ctx.Err() != nil
+}
+
+func (e *executor) emit(ev Event) {
+	if e.opts.OnEvent != nil {
+		e.opts.OnEvent(ev)
+	}
+}
+
+func (e *executor) one(ctx context.Context, c plan.Change) {
+	start := time.Now()
+	e.mu.Lock()
+	e.emit(Event{Change: c, Phase: Started})
+	e.mu.Unlock()
+
+	id, warning, err := e.apply(ctx, c)
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ev := Event{Change: c, KeyID: id, Elapsed: time.Since(start), Warning: warning}
+	if err != nil {
+		ev.Phase, ev.Err = Failed, err
+		e.res.Failed = append(e.res.Failed, Failure{Change: c, Err: err})
+	} else {
+		ev.Phase = Done
+		e.res.Applied = append(e.res.Applied, c)
+		if warning != "" {
+			e.res.Warnings = append(e.res.Warnings, warning)
+		}
+	}
+	e.emit(ev)
+}
+
+// record runs a Recorder call under the executor's lock.
+func (e *executor) record(f func() error) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return f()
+}

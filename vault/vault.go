@@ -1,0 +1,311 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/bson/primitive"
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
+	"go.mongodb.org/mongo-driver/x/mongo/driver/mongocrypt"
+
+	"github.com/csfle/csfle/kms"
+	"github.com/csfle/csfle/model"
+	"github.com/csfle/csfle/secret"
+)
+
+// LibmongocryptVersion reports the linked libmongocrypt, or "" when the
+// binary was built without the cse tag.
+func LibmongocryptVersion() string { return mongocrypt.Version() }
+
+// Vault is an open key vault.
+type Vault struct {
+	client    *mongo.Client
+	coll      *mongo.Collection
+	namespace string
+	providers *kms.Providers
+	ce        *mongo.ClientEncryption
+}
+
+// Open connects to the key vault. The URI is a secret because it may hold a
+// password; errors from the driver are kept free of it.
+func Open(ctx context.Context, uri secret.Value, namespace string, providers *kms.Providers) (*Vault, error) {
+	if LibmongocryptVersion() == "" {
+		return nil, errors.New("vault: this csfle was built without client-side encryption (libmongocrypt); rebuild it with -tags cse (make build does)")
+	}
+	db, coll, ok := strings.Cut(namespace, ".")
+	if !ok || db == "" || coll == "" {
+		return nil, fmt.Errorf("vault: key vault namespace %q is not DB.COLLECTION", namespace)
+	}
+	client, err := mongo.Connect(ctx, options.Client().ApplyURI(uri.RevealString()).SetServerSelectionTimeout(10*time.Second))
+	if err != nil {
+		return nil, fmt.Errorf("vault: connecting to the key vault: %w", scrub(err, uri))
+	}
+	if err := client.Ping(ctx, nil); err != nil {
+		_ = client.Disconnect(ctx)
+		return nil, fmt.Errorf("vault: the key vault's server does not answer: %w", scrub(err, uri))
+	}
+	v := &Vault{client: client, coll: client.Database(db).Collection(coll), namespace: namespace, providers: providers}
+	v.ce, err = v.newClientEncryption(providers)
+	if err != nil {
+		_ = client.Disconnect(ctx)
+		return nil, err
+	}
+	return v, nil
+}
+
+func (v *Vault) newClientEncryption(p *kms.Providers) (*mongo.ClientEncryption, error) {
+	opts := options.ClientEncryption().
+		SetKeyVaultNamespace(v.namespace).
+		SetKmsProviders(p.DriverProviders()).
+		SetTLSConfig(p.TLSConfigs())
+	ce, err := mongo.NewClientEncryption(v.client, opts)
+	if err != nil {
+		return nil, fmt.Errorf("vault: starting libmongocrypt: %w", err)
+	}
+	return ce, nil
+}
+
+// Close disconnects.
+func (v *Vault) Close(ctx context.Context) error {
+	err := v.ce.Close(ctx)
+	return errors.Join(err, v.client.Disconnect(ctx))
+}
+
+// Namespace is the key vault's DB.COLLECTION.
+func (v *Vault) Namespace() string { return v.namespace }
+
+// keyDoc is the part of a key document csfle reads: never keyMaterial.
+type keyDoc struct {
+	ID           primitive.Binary `bson:"_id"`
+	KeyAltNames  []string         `bson:"keyAltNames"`
+	MasterKey    bson.Raw         `bson:"masterKey"`
+	CreationDate time.Time        `bson:"creationDate"`
+	UpdateDate   time.Time        `bson:"updateDate"`
+	Status       int              `bson:"status"`
+}
+
+var keyProjection = bson.D{{Key: "keyMaterial", Value: 0}}
+
+func (d keyDoc) live() (model.LiveKey, error) {
+	if d.ID.Subtype != 4 || len(d.ID.Data) != 16 {
+		return model.LiveKey{}, fmt.Errorf("vault: a key document has an _id that is not a UUID (subtype %d, %d bytes)", d.ID.Subtype, len(d.ID.Data))
+	}
+	var id model.KeyID
+	copy(id[:], d.ID.Data)
+	mk, err := masterKeyFromBSON(d.MasterKey)
+	if err != nil {
+		return model.LiveKey{}, fmt.Errorf("vault: key %s: %w", id, err)
+	}
+	alt := append([]string(nil), d.KeyAltNames...)
+	sort.Strings(alt)
+	return model.LiveKey{ID: id, AltNames: alt, MasterKey: mk, Created: d.CreationDate, Updated: d.UpdateDate, Status: d.Status}, nil
+}
+
+func masterKeyFromBSON(raw bson.Raw) (model.MasterKey, error) {
+	elems, err := raw.Elements()
+	if err != nil {
+		return model.MasterKey{}, fmt.Errorf("masterKey is not a document: %w", err)
+	}
+	mk := model.MasterKey{}
+	for _, e := range elems {
+		k, val := e.Key(), e.Value()
+		if k == "provider" {
+			mk.Provider = val.StringValue()
+			continue
+		}
+		if mk.Fields == nil {
+			mk.Fields = map[string]string{}
+		}
+		switch val.Type {
+		case bson.TypeString:
+			mk.Fields[k] = val.StringValue()
+		case bson.TypeBoolean:
+			mk.Fields[k] = fmt.Sprint(val.Boolean())
+		default:
+			mk.Fields[k] = val.String()
+		}
+	}
+	if mk.Provider == "" {
+		return model.MasterKey{}, errors.New("masterKey has no provider")
+	}
+	return mk, nil
+}
+
+func masterKeyToBSON(mk model.MasterKey) bson.D {
+	d := bson.D{}
+	for _, k := range mk.FieldNames() {
+		d = append(d, bson.E{Key: k, Value: mk.Fields[k]})
+	}
+	return d
+}
+
+func binID(id model.KeyID) primitive.Binary {
+	return primitive.Binary{Subtype: 4, Data: append([]byte(nil), id[:]...)}
+}
+
+// Read reads every key document and the alt-name index in one pass.
+func (v *Vault) Read(ctx context.Context) (model.Live, error) {
+	live := model.Live{Namespace: v.namespace}
+	cur, err := v.coll.Find(ctx, bson.D{}, options.Find().SetProjection(keyProjection).SetBatchSize(10000))
+	if err != nil {
+		return model.Live{}, fmt.Errorf("vault: reading %s: %w", v.namespace, err)
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var d keyDoc
+		if err := cur.Decode(&d); err != nil {
+			return model.Live{}, fmt.Errorf("vault: %s holds a document that is not a data key: %w", v.namespace, err)
+		}
+		k, err := d.live()
+		if err != nil {
+			return model.Live{}, err
+		}
+		live.Keys = append(live.Keys, k)
+	}
+	if err := cur.Err(); err != nil {
+		return model.Live{}, fmt.Errorf("vault: reading %s: %w", v.namespace, err)
+	}
+	model.SortKeys(live.Keys)
+	live.AltNamesIndex, err = v.indexState(ctx)
+	return live, err
+}
+
+// Get reads one key back.
+func (v *Vault) Get(ctx context.Context, id model.KeyID) (model.LiveKey, bool, error) {
+	var d keyDoc
+	err := v.coll.FindOne(ctx, bson.D{{Key: "_id", Value: binID(id)}}, options.FindOne().SetProjection(keyProjection)).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return model.LiveKey{}, false, nil
+	}
+	if err != nil {
+		return model.LiveKey{}, false, fmt.Errorf("vault: reading key %s: %w", id, err)
+	}
+	k, err := d.live()
+	return k, err == nil, err
+}
+
+// CreateKey creates a data key through libmongocrypt.
+func (v *Vault) CreateKey(ctx context.Context, mk model.MasterKey, altNames []string) (model.KeyID, error) {
+	opts := options.DataKey().SetKeyAltNames(altNames)
+	if len(mk.Fields) > 0 {
+		opts.SetMasterKey(masterKeyToBSON(mk))
+	}
+	b, err := v.ce.CreateDataKey(ctx, mk.Provider, opts)
+	if err != nil {
+		return model.KeyID{}, fmt.Errorf("vault: creating a data key under %s: %w", mk, err)
+	}
+	var id model.KeyID
+	copy(id[:], b.Data)
+	return id, nil
+}
+
+// SetAltNames adds and removes alt names with plain update operators (the
+// driver's RemoveKeyAltName uses a pipeline update some servers lack).
+func (v *Vault) SetAltNames(ctx context.Context, id model.KeyID, add, remove []string) error {
+	filter := bson.D{{Key: "_id", Value: binID(id)}}
+	if len(add) > 0 {
+		upd := bson.D{
+			{Key: "$addToSet", Value: bson.D{{Key: "keyAltNames", Value: bson.D{{Key: "$each", Value: add}}}}},
+			{Key: "$currentDate", Value: bson.D{{Key: "updateDate", Value: true}}},
+		}
+		if err := v.updateOne(ctx, id, filter, upd); err != nil {
+			return err
+		}
+	}
+	if len(remove) > 0 {
+		upd := bson.D{
+			{Key: "$pull", Value: bson.D{{Key: "keyAltNames", Value: bson.D{{Key: "$in", Value: remove}}}}},
+			{Key: "$currentDate", Value: bson.D{{Key: "updateDate", Value: true}}},
+		}
+		if err := v.updateOne(ctx, id, filter, upd); err != nil {
+			return err
+		}
+		// An empty keyAltNames array would defeat the partial unique index's
+		// filter ($exists), so drop the field when no name is left.
+		clean := bson.D{{Key: "_id", Value: binID(id)}, {Key: "keyAltNames", Value: bson.D{{Key: "$size", Value: 0}}}}
+		if _, err := v.coll.UpdateOne(ctx, clean, bson.D{{Key: "$unset", Value: bson.D{{Key: "keyAltNames", Value: ""}}}}); err != nil {
+			return fmt.Errorf("vault: key %s: removing the empty keyAltNames: %w", id, err)
+		}
+	}
+	return nil
+}
+
+func (v *Vault) updateOne(ctx context.Context, id model.KeyID, filter, upd bson.D) error {
+	res, err := v.coll.UpdateOne(ctx, filter, upd)
+	if err != nil {
+		return fmt.Errorf("vault: updating the alt names of key %s: %w", id, err)
+	}
+	if res.MatchedCount == 0 {
+		return fmt.Errorf("vault: key %s is no longer in %s", id, v.namespace)
+	}
+	return nil
+}
+
+// Rewrap re-encrypts a key's material under a new master key; the id and
+// the key material itself stay the same.
+func (v *Vault) Rewrap(ctx context.Context, id model.KeyID, mk model.MasterKey) error {
+	opts := options.RewrapManyDataKey().SetProvider(mk.Provider)
+	if len(mk.Fields) > 0 {
+		opts.SetMasterKey(masterKeyToBSON(mk))
+	}
+	res, err := v.ce.RewrapManyDataKey(ctx, bson.D{{Key: "_id", Value: binID(id)}}, opts)
+	if err != nil {
+		return fmt.Errorf("vault: rewrapping key %s under %s: %w", id, mk, err)
+	}
+	if res.BulkWriteResult == nil || res.BulkWriteResult.ModifiedCount != 1 {
+		return fmt.Errorf("vault: rewrapping key %s: the server modified no document", id)
+	}
+	return nil
+}
+
+// Delete removes a key document.
+func (v *Vault) Delete(ctx context.Context, id model.KeyID) error {
+	if _, err := v.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: binID(id)}}); err != nil {
+		return fmt.Errorf("vault: deleting key %s: %w", id, err)
+	}
+	return nil
+}
+
+// CheckDecrypt proves that the configured providers can unwrap the key: it
+// encrypts and decrypts a probe value with it. A fresh libmongocrypt handle
+// is used so a data key cached by an earlier call cannot stand in for the KMS.
+func (v *Vault) CheckDecrypt(ctx context.Context, id model.KeyID) error {
+	ce, err := v.newClientEncryption(v.providers)
+	if err != nil {
+		return err
+	}
+	defer ce.Close(ctx)
+	probe := "csfle unwrap check " + id.String()
+	t, data, err := bson.MarshalValue(probe)
+	if err != nil {
+		return fmt.Errorf("vault: %w", err)
+	}
+	enc, err := ce.Encrypt(ctx, bson.RawValue{Type: t, Value: data},
+		options.Encrypt().SetAlgorithm("AEAD_AES_256_CBC_HMAC_SHA_512-Deterministic").SetKeyID(binID(id)))
+	if err != nil {
+		return fmt.Errorf("vault: key %s cannot be unwrapped with the configured KMS providers: %w", id, err)
+	}
+	dec, err := ce.Decrypt(ctx, enc)
+	if err != nil {
+		return fmt.Errorf("vault: key %s: decrypting a probe value failed: %w", id, err)
+	}
+	if s, ok := dec.StringValueOK(); !ok || s != probe {
+		return fmt.Errorf("vault: key %s: a probe value did not decrypt to what was encrypted", id)
+	}
+	return nil
+}
+
+// scrub removes the URI (which may hold a password) from driver errors.
+func scrub(err error, uri secret.Value) error {
+	s := uri.RevealString()
+	if s == "" || !strings.Contains(err.Error(), s) {
+		return err
+	}
+	return errors.New(strings.ReplaceAll(err.Error(), s, "(key vault uri)"))
+}
