@@ -1,0 +1,258 @@
+package config
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	"github.com/csfle/csfle/model"
+	"github.com/csfle/csfle/secret"
+)
+
+// LocalKeySize is the size of a local master key, in bytes.
+const LocalKeySize = 96
+
+var kmsSchemas = map[string]*hcl.BodySchema{
+	model.KindLocal: {Attributes: []hcl.AttributeSchema{
+		{Name: "key"},
+	}},
+	model.KindAWS: {Attributes: []hcl.AttributeSchema{
+		{Name: "region"}, {Name: "profile"}, {Name: "endpoint"}, {Name: "ca_file"},
+	}},
+}
+
+// decodeProviders decodes the kms blocks. It returns the providers by name,
+// and every name that a kms block declares, including blocks that were
+// refused, so that keys referring to them are not reported a second time.
+func (l *loader) decodeProviders(blocks []*hclsyntax.Block) (map[string]*Provider, map[string]hcl.Range) {
+	providers := make(map[string]*Provider)
+	declared := make(map[string]hcl.Range)
+	for _, b := range blocks {
+		kind := b.Labels[0]
+		name := kind
+		if len(b.Labels) == 2 {
+			name = kind + ":" + b.Labels[1]
+		}
+		if first, ok := declared[name]; ok {
+			l.report(duplicate("Duplicate kms block", "A "+blockRef(name)+" block", first, b.DefRange()))
+			continue
+		}
+		declared[name] = b.DefRange()
+
+		switch kind {
+		case model.KindLocal, model.KindAWS:
+		case model.KindAzure, model.KindGCP, model.KindKMIP:
+			l.report(&hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "KMS provider not supported yet",
+				Detail:   fmt.Sprintf("csfle does not support the %s KMS provider yet; it supports local and aws.", kind),
+				Subject:  b.LabelRanges[0].Ptr(),
+			})
+			continue
+		default:
+			l.report(&hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Unknown KMS provider kind",
+				Detail:   fmt.Sprintf("%q is not a KMS provider. MongoDB knows local, aws, azure, gcp and kmip; csfle supports local and aws.", kind),
+				Subject:  b.LabelRanges[0].Ptr(),
+			})
+			continue
+		}
+		if len(b.Labels) == 2 {
+			if !namedProvidersSupported(l.opts.LibmongocryptVersion) {
+				l.report(l.namedProviderRefused(b))
+				continue
+			}
+			if !hclsyntax.ValidIdentifier(b.Labels[1]) {
+				l.report(invalidName("kms", b.Labels[1], b.LabelRanges[1]))
+			}
+		}
+		providers[name] = l.decodeProvider(b, name, kind)
+	}
+	return providers, declared
+}
+
+func (l *loader) namedProviderRefused(b *hclsyntax.Block) *hcl.Diagnostic {
+	v := l.opts.LibmongocryptVersion
+	why := "this csfle does not support them yet"
+	switch {
+	case v == "":
+		why = "the version of the linked libmongocrypt is not known"
+	case !versionAtLeast(v, 1, 9, 0):
+		why = "this csfle is linked with libmongocrypt " + v
+	}
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Named KMS providers need libmongocrypt 1.9+",
+		Detail: fmt.Sprintf("kms %q %q declares the named provider %s:%s, which needs libmongocrypt 1.9.0 or later, and %s. "+
+			"Remove the label %q to configure the %s provider itself.", b.Labels[0], b.Labels[1], b.Labels[0], b.Labels[1], why, b.Labels[1], b.Labels[0]),
+		Subject: b.LabelRanges[1].Ptr(),
+	}
+}
+
+func (l *loader) decodeProvider(b *hclsyntax.Block, name, kind string) *Provider {
+	p := &Provider{Name: name, Kind: kind, DeclRange: b.DefRange()}
+	var required []string
+	if kind == model.KindLocal {
+		required = []string{"key"}
+	}
+	attrs := l.content(b.Body, kmsSchemas[kind], "A "+blockRef(name)+" block", required...).Attributes
+
+	if attr, ok := attrs["key"]; ok {
+		key, ok, diags := l.eval.secretString(attr.Expr, "key")
+		l.report(diags...)
+		if ok {
+			raw, d := decodeLocalKey(key, attr.Expr.Range())
+			if d != nil {
+				l.report(d)
+			} else {
+				p.LocalKey = raw
+			}
+		}
+	}
+	p.Region = l.optionalString(attrs["region"], "region")
+	p.Profile = l.optionalString(attrs["profile"], "profile")
+	if attr := attrs["endpoint"]; attr != nil {
+		p.Endpoint = l.optionalString(attr, "endpoint")
+		l.checkEndpoint(p.Endpoint, "endpoint", attr.Expr.Range())
+	}
+	if attr := attrs["ca_file"]; attr != nil {
+		if f := l.optionalString(attr, "ca_file"); f != "" {
+			p.CAFile = l.resolve(f)
+			if _, err := os.Stat(p.CAFile); err != nil {
+				l.report(&hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Cannot read CA file",
+					Detail:   fmt.Sprintf("ca_file names a PEM file of certificates to trust, relative to the configuration directory; %s cannot be read: %v.", f, err),
+					Subject:  attr.Expr.Range().Ptr(),
+				})
+			}
+		}
+	}
+	return p
+}
+
+// optionalString evaluates an optional, non-secret string attribute; absent,
+// null and in error are all "".
+func (l *loader) optionalString(attr *hcl.Attribute, what string) string {
+	if attr == nil {
+		return ""
+	}
+	s, _, diags := l.eval.plainString(attr.Expr, what)
+	l.report(diags...)
+	return s
+}
+
+// resolve makes a path relative to the configuration directory.
+func (l *loader) resolve(path string) string {
+	if filepath.IsAbs(path) {
+		return path
+	}
+	return filepath.Join(l.dir, path)
+}
+
+// decodeLocalKey decodes a local master key: base64 of 96 bytes. Whitespace
+// anywhere is ignored, so the wrapped output of `openssl rand -base64 96`
+// works as it is. Nothing about the key's content goes into the diagnostic.
+func decodeLocalKey(key secret.Value, rng hcl.Range) (secret.Value, *hcl.Diagnostic) {
+	compact := strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) {
+			return -1
+		}
+		return r
+	}, key.RevealString())
+	raw, err := base64.StdEncoding.DecodeString(compact)
+	if err != nil {
+		return secret.Value{}, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Local master key is not valid base64",
+			Detail: fmt.Sprintf("key must be the base64 encoding of %d random bytes, such as the output of "+
+				"`openssl rand -base64 %d`; this value is not valid base64.", LocalKeySize, LocalKeySize),
+			Subject: rng.Ptr(),
+		}
+	}
+	if len(raw) != LocalKeySize {
+		return secret.Value{}, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Local master key must be 96 bytes",
+			Detail: fmt.Sprintf("key decodes to %d bytes; a local master key is exactly %d. Generate one with `openssl rand -base64 %d`.",
+				len(raw), LocalKeySize, LocalKeySize),
+			Subject: rng.Ptr(),
+		}
+	}
+	return secret.New(raw), nil
+}
+
+// checkEndpoint reports an endpoint that is not host[:port].
+func (l *loader) checkEndpoint(endpoint, what string, rng hcl.Range) {
+	if endpoint == "" {
+		return
+	}
+	if problem := endpointProblem(endpoint); problem != "" {
+		l.report(&hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid KMS endpoint",
+			Detail: fmt.Sprintf("%s is a host name with an optional port, such as kms.us-east-1.amazonaws.com or localhost:4566; %s.",
+				what, problem),
+			Subject: rng.Ptr(),
+		})
+	}
+}
+
+func endpointProblem(endpoint string) string {
+	if strings.Contains(endpoint, "://") {
+		return "remove the scheme (" + endpoint[:strings.Index(endpoint, "://")+3] + ")"
+	}
+	if strings.ContainsAny(endpoint, "/?# ") {
+		return fmt.Sprintf("%q holds more than a host and a port", endpoint)
+	}
+	host := endpoint
+	if strings.Contains(endpoint, ":") {
+		h, port, err := net.SplitHostPort(endpoint)
+		if err != nil {
+			return fmt.Sprintf("%q is not host:port", endpoint)
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return fmt.Sprintf("the port %q is not a number from 1 to 65535", port)
+		}
+		host = h
+	}
+	if host == "" {
+		return "the host is empty"
+	}
+	return ""
+}
+
+// blockRef is how a provider name is written as a block header:
+// kms "aws" "prod" for aws:prod.
+func blockRef(name string) string {
+	parts := strings.Split(name, ":")
+	for i, p := range parts {
+		parts[i] = strconv.Quote(p)
+	}
+	return "kms " + strings.Join(parts, " ")
+}
+
+// exprRef is how a provider name is written in a reference: kms.aws.prod.
+func exprRef(name string) string { return "kms." + strings.ReplaceAll(name, ":", ".") }
+
+func declaredProviders(declared map[string]hcl.Range) string {
+	if len(declared) == 0 {
+		return "the configuration declares no kms blocks."
+	}
+	refs := make([]string, 0, len(declared))
+	for name := range declared {
+		refs = append(refs, exprRef(name))
+	}
+	sort.Strings(refs)
+	return "the declared providers are " + strings.Join(refs, ", ") + "."
+}

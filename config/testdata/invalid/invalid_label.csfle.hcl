@@ -1,0 +1,11 @@
+key_vault {
+  uri = env("CSFLE_DEV_MONGODB_URI")
+}
+kms "local" {
+  key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+P0BBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWltcXV5f"
+}
+
+data_key "ssn v1" { # ERROR: Invalid name
+  kms       = kms.local
+  alt_names = ["ssn"]
+}
