@@ -1,0 +1,131 @@
+package state
+
+import (
+	"cmp"
+	"crypto/rand"
+	"encoding/hex"
+	"slices"
+
+	"github.com/csfle/csfle/model"
+)
+
+// FormatVersion is the version of the state document this csfle writes, and
+// the newest it can read.
+const FormatVersion = 1
+
+// State is the state document.
+type State struct {
+	FormatVersion int `json:"format_version"`
+	// Serial goes up by one on every write, so a reader can tell that the
+	// state changed since it last looked.
+	Serial uint64 `json:"serial"`
+	// Lineage is made once, when a state is created, and never changes. Two
+	// states with different lineages describe different deployments, and
+	// one must never overwrite the other.
+	Lineage string `json:"lineage"`
+	// CSFLEVersion is the version of csfle that wrote the state. Callers set
+	// it before writing; backends store it as given.
+	CSFLEVersion string           `json:"csfle_version"`
+	KeyVault     string           `json:"key_vault_namespace"`
+	Keys         []model.PriorKey `json:"data_keys"` // sorted by address, no duplicates
+	// IndexUnsupported says why the server refused the unique index on
+	// keyAltNames, so later plans warn instead of retrying it every time.
+	IndexUnsupported string `json:"key_vault_index_unsupported,omitempty"`
+}
+
+// New returns an empty state for the key vault namespace, with a fresh
+// lineage and serial 0.
+func New(namespace string) *State {
+	return &State{
+		FormatVersion: FormatVersion,
+		Lineage:       newLineage(),
+		KeyVault:      namespace,
+	}
+}
+
+// Prior is the state as the planner sees it. It shares nothing with s.
+func (s *State) Prior() model.Prior {
+	p := model.Prior{Lineage: s.Lineage, Serial: s.Serial, IndexUnsupported: s.IndexUnsupported}
+	if len(s.Keys) > 0 {
+		p.Keys = make([]model.PriorKey, len(s.Keys))
+		for i, k := range s.Keys {
+			p.Keys[i] = cloneKey(k)
+		}
+	}
+	return p
+}
+
+// Key returns a copy of the key recorded at addr.
+func (s *State) Key(addr model.Addr) (model.PriorKey, bool) {
+	i, ok := s.find(addr)
+	if !ok {
+		return model.PriorKey{}, false
+	}
+	return cloneKey(s.Keys[i]), true
+}
+
+// SetKey records k at k.Addr, replacing what was there, and keeps the keys
+// sorted. It keeps a copy of k.
+func (s *State) SetKey(k model.PriorKey) {
+	k = cloneKey(k)
+	i, ok := s.find(k.Addr)
+	if ok {
+		s.Keys[i] = k
+		return
+	}
+	s.Keys = slices.Insert(s.Keys, i, k)
+}
+
+// RemoveKey forgets the key at addr, if there is one.
+func (s *State) RemoveKey(addr model.Addr) {
+	if i, ok := s.find(addr); ok {
+		s.Keys = slices.Delete(s.Keys, i, i+1)
+		if len(s.Keys) == 0 {
+			s.Keys = nil
+		}
+	}
+}
+
+// DeepCopy returns a copy of s that shares no memory with it.
+func (s *State) DeepCopy() *State {
+	if s == nil {
+		return nil
+	}
+	c := *s
+	c.Keys = nil
+	if len(s.Keys) > 0 {
+		c.Keys = make([]model.PriorKey, len(s.Keys))
+		for i, k := range s.Keys {
+			c.Keys[i] = cloneKey(k)
+		}
+	}
+	return &c
+}
+
+func (s *State) find(addr model.Addr) (int, bool) {
+	return slices.BinarySearchFunc(s.Keys, addr, func(k model.PriorKey, a model.Addr) int {
+		return compareAddr(k.Addr, a)
+	})
+}
+
+func compareAddr(a, b model.Addr) int {
+	return cmp.Or(cmp.Compare(a.Type, b.Type), cmp.Compare(a.Name, b.Name))
+}
+
+func cloneKey(k model.PriorKey) model.PriorKey {
+	k.AltNames = slices.Clone(k.AltNames)
+	k.MasterKey = k.MasterKey.Clone()
+	return k
+}
+
+// newLineage returns a random version 4 UUID.
+func newLineage() string { return newUUID() }
+
+func newUUID() string {
+	var b [16]byte
+	rand.Read(b[:]) // never fails: crypto/rand crashes the program instead
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
