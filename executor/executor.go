@@ -19,7 +19,9 @@ type Vault interface {
 	Rewrap(ctx context.Context, id model.KeyID, mk model.MasterKey) error
 	Delete(ctx context.Context, id model.KeyID) error
 	Get(ctx context.Context, id model.KeyID) (model.LiveKey, bool, error)
-	CheckDecrypt(ctx context.Context, id model.KeyID) error
+	// VerifyDecrypt proves the key unwraps through the KMS its document
+	// names, bypassing any cache of unwrapped keys.
+	VerifyDecrypt(ctx context.Context, id model.KeyID) error
 	CreateAltNamesIndex(ctx context.Context) error
 }
 
@@ -61,7 +63,11 @@ type Options struct {
 // Result is what an apply did. A partial apply is a normal result: Applied
 // lists what was done and recorded, Failed what stopped it, NotRun the rest.
 type Result struct {
-	Applied  []plan.Change
+	Applied []plan.Change
+	// Skipped are changes the server could not make and that need not stop
+	// the apply (the keyAltNames index on a server without partial indexes);
+	// Warnings say why.
+	Skipped  []plan.Change
 	Failed   []Failure
 	NotRun   []plan.Change
 	Warnings []string
@@ -210,9 +216,11 @@ func (e *executor) one(ctx context.Context, c plan.Change) {
 		e.res.Failed = append(e.res.Failed, Failure{Change: c, Err: err})
 	} else {
 		ev.Phase = Done
-		e.res.Applied = append(e.res.Applied, c)
 		if warning != "" {
+			e.res.Skipped = append(e.res.Skipped, c)
 			e.res.Warnings = append(e.res.Warnings, warning)
+		} else {
+			e.res.Applied = append(e.res.Applied, c)
 		}
 	}
 	e.emit(ev)

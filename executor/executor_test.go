@@ -107,7 +107,7 @@ func (v *fakeVault) Get(_ context.Context, id model.KeyID) (model.LiveKey, bool,
 	return k, ok, nil
 }
 
-func (v *fakeVault) CheckDecrypt(_ context.Context, id model.KeyID) error {
+func (v *fakeVault) VerifyDecrypt(_ context.Context, id model.KeyID) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.noDecrypt[v.keys[id].MasterKey.Provider] {
@@ -310,6 +310,9 @@ func TestUnsupportedIndexIsAWarningAndRemembered(t *testing.T) {
 	res, err := Apply(context.Background(), p, v, rec, Options{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(res.Applied) != 0 || len(res.Skipped) != 1 {
+		t.Errorf("applied %d, skipped %d; want the index skipped", len(res.Applied), len(res.Skipped))
 	}
 	if len(res.Warnings) != 1 || !contains(res.Warnings[0], "no unique index on keyAltNames") {
 		t.Errorf("warnings = %q", res.Warnings)

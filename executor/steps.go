@@ -100,7 +100,7 @@ func (e *executor) rewrap(ctx context.Context, c plan.Change) (model.KeyID, stri
 	}
 	// The key document now names the new master key, so this round trip
 	// unwraps through the new KMS: proof the data stays readable.
-	if err := e.v.CheckDecrypt(ctx, id); err != nil {
+	if err := e.v.VerifyDecrypt(ctx, id); err != nil {
 		return id, "", fmt.Errorf("executor: key %s was rewrapped under %s but does not decrypt through it: %w", id, c.After.MasterKey, err)
 	}
 	return id, "", e.record(func() error { return e.rec.PutKey(ctx, priorFrom(c, k)) })

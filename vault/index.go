@@ -14,7 +14,6 @@ import (
 
 const altNamesIndexName = "keyAltNames_1"
 
-
 type indexSpec struct {
 	Name    string   `bson:"name"`
 	Key     bson.D   `bson:"key"`

@@ -30,6 +30,7 @@ type Vault struct {
 	namespace string
 	providers *kms.Providers
 	ce        *mongo.ClientEncryption
+	uri       secret.Value
 }
 
 // Open connects to the key vault. The URI is a secret because it may hold a
@@ -42,39 +43,42 @@ func Open(ctx context.Context, uri secret.Value, namespace string, providers *km
 	if !ok || db == "" || coll == "" {
 		return nil, fmt.Errorf("vault: key vault namespace %q is not DB.COLLECTION", namespace)
 	}
-	client, err := mongo.Connect(ctx, options.Client().ApplyURI(uri.RevealString()).SetServerSelectionTimeout(10*time.Second))
+	v := &Vault{namespace: namespace, providers: providers, uri: uri}
+	client, ce, err := v.connect(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("vault: connecting to the key vault: %w", scrub(err, uri))
-	}
-	if err := client.Ping(ctx, nil); err != nil {
-		_ = client.Disconnect(ctx)
-		return nil, fmt.Errorf("vault: the key vault's server does not answer: %w", scrub(err, uri))
-	}
-	v := &Vault{client: client, coll: client.Database(db).Collection(coll), namespace: namespace, providers: providers}
-	v.ce, err = v.newClientEncryption(providers)
-	if err != nil {
-		_ = client.Disconnect(ctx)
 		return nil, err
 	}
+	v.client, v.ce = client, ce
+	v.coll = client.Database(db).Collection(coll)
 	return v, nil
 }
 
-func (v *Vault) newClientEncryption(p *kms.Providers) (*mongo.ClientEncryption, error) {
+// connect opens a client and a libmongocrypt handle on it. Closing the
+// ClientEncryption disconnects the client too.
+func (v *Vault) connect(ctx context.Context) (*mongo.Client, *mongo.ClientEncryption, error) {
+	client, err := mongo.Connect(ctx, options.Client().ApplyURI(v.uri.RevealString()).SetServerSelectionTimeout(10*time.Second))
+	if err != nil {
+		return nil, nil, fmt.Errorf("vault: connecting to the key vault: %w", scrub(err, v.uri))
+	}
+	if err := client.Ping(ctx, nil); err != nil {
+		_ = client.Disconnect(ctx)
+		return nil, nil, fmt.Errorf("vault: the key vault's server does not answer: %w", scrub(err, v.uri))
+	}
 	opts := options.ClientEncryption().
 		SetKeyVaultNamespace(v.namespace).
-		SetKmsProviders(p.DriverProviders()).
-		SetTLSConfig(p.TLSConfigs())
-	ce, err := mongo.NewClientEncryption(v.client, opts)
+		SetKmsProviders(v.providers.DriverProviders()).
+		SetTLSConfig(v.providers.TLSConfigs())
+	ce, err := mongo.NewClientEncryption(client, opts)
 	if err != nil {
-		return nil, fmt.Errorf("vault: starting libmongocrypt: %w", err)
+		_ = client.Disconnect(ctx)
+		return nil, nil, fmt.Errorf("vault: starting libmongocrypt: %w", err)
 	}
-	return ce, nil
+	return client, ce, nil
 }
 
 // Close disconnects.
 func (v *Vault) Close(ctx context.Context) error {
-	err := v.ce.Close(ctx)
-	return errors.Join(err, v.client.Disconnect(ctx))
+	return v.ce.Close(ctx)
 }
 
 // Namespace is the key vault's DB.COLLECTION.
@@ -273,14 +277,26 @@ func (v *Vault) Delete(ctx context.Context, id model.KeyID) error {
 }
 
 // CheckDecrypt proves that the configured providers can unwrap the key: it
-// encrypts and decrypts a probe value with it. A fresh libmongocrypt handle
-// is used so a data key cached by an earlier call cannot stand in for the KMS.
+// encrypts and decrypts a probe value with it. libmongocrypt may answer from
+// its data key cache, which is fine before a change: the key was unwrapped
+// with the same master key.
 func (v *Vault) CheckDecrypt(ctx context.Context, id model.KeyID) error {
-	ce, err := v.newClientEncryption(v.providers)
+	return roundTrip(ctx, v.ce, id)
+}
+
+// VerifyDecrypt is CheckDecrypt on a new connection and libmongocrypt
+// handle, whose empty cache makes the round trip unwrap the key through the
+// KMS its document names now: the proof after a rewrap.
+func (v *Vault) VerifyDecrypt(ctx context.Context, id model.KeyID) error {
+	_, ce, err := v.connect(ctx)
 	if err != nil {
 		return err
 	}
 	defer ce.Close(ctx)
+	return roundTrip(ctx, ce, id)
+}
+
+func roundTrip(ctx context.Context, ce *mongo.ClientEncryption, id model.KeyID) error {
 	probe := "csfle unwrap check " + id.String()
 	t, data, err := bson.MarshalValue(probe)
 	if err != nil {

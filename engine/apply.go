@@ -1,0 +1,79 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/csfle/csfle/executor"
+	"github.com/csfle/csfle/model"
+	"github.com/csfle/csfle/plan"
+	"github.com/csfle/csfle/state"
+)
+
+// StaleError says why a saved plan can no longer be applied.
+type StaleError struct{ Reason string }
+
+func (e *StaleError) Error() string {
+	return "the saved plan is stale: " + e.Reason + ". Run csfle plan again and review the new plan."
+}
+
+// CheckFresh refuses a plan whose basis no longer holds: the state was
+// written, or the key vault changed, since the plan was made.
+func (s *Session) CheckFresh(ctx context.Context, p *plan.Plan) error {
+	b := p.Basis
+	if b.StateLineage != "" && b.StateLineage != s.state.Lineage {
+		return &StaleError{Reason: fmt.Sprintf("it was made for state lineage %s, and the state file now has lineage %s", b.StateLineage, s.state.Lineage)}
+	}
+	if b.StateSerial != s.state.Serial {
+		return &StaleError{Reason: fmt.Sprintf("the state was written since (serial %d then, %d now)", b.StateSerial, s.state.Serial)}
+	}
+	if b.Namespace != s.Config.KeyVault.Namespace {
+		return &StaleError{Reason: fmt.Sprintf("it was made for key vault %s, and the configuration names %s", b.Namespace, s.Config.KeyVault.Namespace)}
+	}
+	live, err := s.vault.Read(ctx)
+	if err != nil {
+		return err
+	}
+	if d := live.Digest(); d != b.VaultDigest {
+		return &StaleError{Reason: "the key vault changed since it was made (keys were added, removed, renamed or rewrapped)"}
+	}
+	return nil
+}
+
+// Apply carries out p, recording the state after every step. The caller
+// decides whether p must be checked with CheckFresh first (a saved plan) or
+// was just made in this session.
+func (s *Session) Apply(ctx context.Context, p *plan.Plan, onEvent func(executor.Event)) (executor.Result, error) {
+	rec := &recorder{backend: s.backend, state: s.state, version: s.opts.Version}
+	return executor.Apply(ctx, p, s.vault, rec, executor.Options{Concurrency: s.opts.Concurrency, OnEvent: onEvent})
+}
+
+// recorder writes the state after every step. The executor serializes calls.
+type recorder struct {
+	backend state.Backend
+	state   *state.State
+	version string
+}
+
+func (r *recorder) write(ctx context.Context) error {
+	r.state.CSFLEVersion = r.version
+	if err := r.backend.Write(ctx, r.state); err != nil {
+		return fmt.Errorf("engine: writing the state: %w", err)
+	}
+	return nil
+}
+
+func (r *recorder) PutKey(ctx context.Context, k model.PriorKey) error {
+	r.state.SetKey(k)
+	return r.write(ctx)
+}
+
+func (r *recorder) RemoveKey(ctx context.Context, addr model.Addr) error {
+	r.state.RemoveKey(addr)
+	return r.write(ctx)
+}
+
+func (r *recorder) SetIndexUnsupported(ctx context.Context, reason string) error {
+	r.state.IndexUnsupported = reason
+	return r.write(ctx)
+}
