@@ -1,0 +1,6 @@
+//go:build cse
+
+package devenv_test
+
+// cseBuild reports whether the driver was built with libmongocrypt.
+const cseBuild = true
