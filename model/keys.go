@@ -1,7 +1,9 @@
 package model
 
 import (
+	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -109,7 +111,7 @@ type Live struct {
 
 // KeyByID finds a live key.
 func (l Live) KeyByID(id KeyID) (LiveKey, bool) {
-	i := sort.Search(len(l.Keys), func(i int) bool { return strings.Compare(string(l.Keys[i].ID[:]), string(id[:])) >= 0 })
+	i := sort.Search(len(l.Keys), func(i int) bool { return bytes.Compare(l.Keys[i].ID[:], id[:]) >= 0 })
 	if i < len(l.Keys) && l.Keys[i].ID == id {
 		return l.Keys[i], true
 	}
@@ -118,7 +120,7 @@ func (l Live) KeyByID(id KeyID) (LiveKey, bool) {
 
 // SortKeys orders keys by id, as KeyByID expects.
 func SortKeys(keys []LiveKey) {
-	sort.Slice(keys, func(i, j int) bool { return string(keys[i].ID[:]) < string(keys[j].ID[:]) })
+	sort.Slice(keys, func(i, j int) bool { return bytes.Compare(keys[i].ID[:], keys[j].ID[:]) < 0 })
 }
 
 // PriorKey is a data key as the state recorded it after the last apply.
@@ -148,13 +150,40 @@ type Prior struct {
 // alt names and master key, and the index state. Two reads of an unchanged
 // vault have the same digest, whatever order the documents came in.
 func (l Live) Digest() string {
-	keys := append([]LiveKey(nil), l.Keys...)
-	SortKeys(keys)
-	h := sha256.New()
-	fmt.Fprintf(h, "ns=%q index=%d\n", l.Namespace, l.AltNamesIndex)
-	for _, k := range keys {
-		fmt.Fprintf(h, "%s %q %s\n", k.ID, k.AltNames, k.MasterKey)
+	keys := l.Keys
+	if !sort.SliceIsSorted(keys, func(i, j int) bool { return bytes.Compare(keys[i].ID[:], keys[j].ID[:]) < 0 }) {
+		keys = append([]LiveKey(nil), keys...)
+		SortKeys(keys)
 	}
+	h := sha256.New()
+	// Fields are length-prefixed so no two different vaults write the
+	// same byte stream.
+	var buf []byte
+	field := func(s string) {
+		buf = binary.AppendUvarint(buf, uint64(len(s)))
+		buf = append(buf, s...)
+	}
+	field(l.Namespace)
+	buf = binary.AppendUvarint(buf, uint64(l.AltNamesIndex))
+	for _, k := range keys {
+		buf = append(buf, k.ID[:]...)
+		buf = binary.AppendUvarint(buf, uint64(len(k.AltNames)))
+		for _, a := range k.AltNames {
+			field(a)
+		}
+		field(k.MasterKey.Provider)
+		names := k.MasterKey.FieldNames()
+		buf = binary.AppendUvarint(buf, uint64(len(names)))
+		for _, n := range names {
+			field(n)
+			field(k.MasterKey.Fields[n])
+		}
+		if len(buf) > 32<<10 {
+			h.Write(buf)
+			buf = buf[:0]
+		}
+	}
+	h.Write(buf)
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 

@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -32,13 +33,13 @@ func (r Refusal) Error() string { return r.Addr.String() + ": " + r.Summary + ":
 func Plan(desired model.Desired, live model.Live, prior model.Prior, opts Options) (*plan.Plan, []Refusal) {
 	p := &planner{
 		desired: desired, live: live, prior: prior, opts: opts,
-		liveByAlt:   map[string][]model.LiveKey{},
-		priorByAddr: map[model.Addr]model.PriorKey{},
-		ownerOfID:   map[model.KeyID]model.Addr{},
+		liveByAlt:   make(map[string][]int, len(live.Keys)),
+		priorByAddr: make(map[model.Addr]model.PriorKey, len(prior.Keys)),
+		ownerOfID:   make(map[model.KeyID]model.Addr, len(prior.Keys)),
 	}
-	for _, k := range live.Keys {
+	for i, k := range live.Keys {
 		for _, a := range k.AltNames {
-			p.liveByAlt[a] = append(p.liveByAlt[a], k)
+			p.liveByAlt[a] = append(p.liveByAlt[a], i)
 		}
 	}
 	for _, k := range prior.Keys {
@@ -57,7 +58,7 @@ type planner struct {
 	prior   model.Prior
 	opts    Options
 
-	liveByAlt   map[string][]model.LiveKey
+	liveByAlt   map[string][]int // alt name to indexes in live.Keys
 	priorByAddr map[model.Addr]model.PriorKey
 	ownerOfID   map[model.KeyID]model.Addr
 
@@ -187,8 +188,8 @@ func (p *planner) planKey(d model.DesiredKey) {
 func (p *planner) findByAltNames(d model.DesiredKey) (model.LiveKey, bool) {
 	seen := map[model.KeyID]model.LiveKey{}
 	for _, a := range d.AltNames {
-		for _, l := range p.liveByAlt[a] {
-			seen[l.ID] = l
+		for _, i := range p.liveByAlt[a] {
+			seen[p.live.Keys[i].ID] = p.live.Keys[i]
 		}
 	}
 	if len(seen) == 0 {
@@ -223,8 +224,8 @@ func (p *planner) converge(d model.DesiredKey, l model.LiveKey) {
 	add, remove := diffStrings(l.AltNames, d.AltNames)
 	if len(add)+len(remove) > 0 {
 		for _, a := range add {
-			for _, other := range p.liveByAlt[a] {
-				if other.ID != l.ID {
+			for _, i := range p.liveByAlt[a] {
+				if other := p.live.Keys[i]; other.ID != l.ID {
 					p.refuse(d.Addr, "Alt name already used by another key",
 						"alt name %q is already carried by key %s in the key vault; alt names must be unique. Choose another alt name.", a, other.ID)
 					return
@@ -300,33 +301,25 @@ func altNamesReason(add, remove []string) string {
 }
 
 // diffStrings returns what is in want but not have, and in have but not want.
+// Alt name lists are short, so a linear search beats building sets, which
+// matters when a vault holds a million keys.
 func diffStrings(have, want []string) (add, remove []string) {
-	hs, ws := set(have), set(want)
 	for _, w := range want {
-		if !hs[w] {
+		if !slices.Contains(have, w) {
 			add = append(add, w)
 		}
 	}
 	for _, h := range have {
-		if !ws[h] {
+		if !slices.Contains(want, h) {
 			remove = append(remove, h)
 		}
 	}
 	return add, remove
 }
 
-func set(xs []string) map[string]bool {
-	m := make(map[string]bool, len(xs))
-	for _, x := range xs {
-		m[x] = true
-	}
-	return m
-}
-
 func sharedAltName(a, b []string) string {
-	bs := set(b)
 	for _, x := range a {
-		if bs[x] {
+		if slices.Contains(b, x) {
 			return x
 		}
 	}
