@@ -35,7 +35,7 @@ func (e *executor) apply(ctx context.Context, c plan.Change) (model.KeyID, strin
 func (e *executor) createIndex(ctx context.Context) (string, error) {
 	err := e.v.CreateAltNamesIndex(ctx)
 	if errors.Is(err, model.ErrIndexUnsupported) {
-		warning := fmt.Sprintf("the key vault has no unique index on keyAltNames: %v. Nothing but csfle's own checks stops two keys from getting the same alt name.", err)
+		warning := fmt.Sprintf("the key vault has no unique index on keyAltNames (%v), so nothing but csfle's own checks stops two keys from getting the same alt name", err)
 		return warning, e.record(func() error { return e.rec.SetIndexUnsupported(ctx, err.Error()) })
 	}
 	return "", err

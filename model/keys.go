@@ -189,4 +189,4 @@ func (l Live) Digest() string {
 
 // ErrIndexUnsupported is wrapped by errors of a server that will not keep a
 // unique partial index on keyAltNames.
-var ErrIndexUnsupported = errors.New("the server does not support a unique partial index on keyAltNames")
+var ErrIndexUnsupported = errors.New("the server refused a unique partial index on keyAltNames")

@@ -119,7 +119,7 @@ func (p *planner) planIndex() {
 	case model.IndexMissing:
 		if p.prior.IndexUnsupported != "" {
 			p.warnings = append(p.warnings, fmt.Sprintf(
-				"%s has no unique index on keyAltNames (the server refused it: %s), so nothing but csfle's own checks stops two keys from sharing an alt name",
+				"%s has no unique index on keyAltNames (%s), so nothing but csfle's own checks stops two keys from sharing an alt name",
 				p.live.Namespace, p.prior.IndexUnsupported))
 			return
 		}
@@ -156,7 +156,7 @@ func (p *planner) planKey(d model.DesiredKey) {
 	if prior, ok := p.priorByAddr[d.Addr]; ok {
 		if l, ok := p.live.KeyByID(prior.ID); ok {
 			p.noteDrift(prior, l)
-			p.converge(d, l)
+			p.converge(d, l, prior.PreventDestroy)
 			return
 		}
 		p.drift = append(p.drift, plan.Drift{
@@ -173,7 +173,7 @@ func (p *planner) planKey(d model.DesiredKey) {
 			Addr: d.Addr, Action: plan.Adopt, After: liveToPlanKey(l),
 			Reason: fmt.Sprintf("a key with alt name %q is already in the key vault (id %s); it is recorded in the state, not created again", sharedAltName(d.AltNames, l.AltNames), l.ID),
 		})
-		p.converge(d, l)
+		p.converge(d, l, false)
 		return
 	}
 	p.creates = append(p.creates, plan.Change{
@@ -219,10 +219,13 @@ func (p *planner) findByAltNames(d model.DesiredKey) (model.LiveKey, bool) {
 	return l, true
 }
 
-// converge plans the changes that bring live key l to d.
-func (p *planner) converge(d model.DesiredKey, l model.LiveKey) {
+// converge plans the changes that bring live key l to d. protected is the
+// prevent_destroy the state recorded for it.
+func (p *planner) converge(d model.DesiredKey, l model.LiveKey, protected bool) {
+	cur := liveToPlanKey(l)
+	cur.PreventDestroy = protected
 	add, remove := diffStrings(l.AltNames, d.AltNames)
-	if len(add)+len(remove) > 0 {
+	if len(add)+len(remove) > 0 || protected != d.PreventDestroy {
 		for _, a := range add {
 			for _, i := range p.liveByAlt[a] {
 				if other := p.live.Keys[i]; other.ID != l.ID {
@@ -232,13 +235,12 @@ func (p *planner) converge(d model.DesiredKey, l model.LiveKey) {
 				}
 			}
 		}
-		id := l.ID
+		after := &plan.Key{ID: cur.ID, AltNames: d.AltNames, MasterKey: l.MasterKey, PreventDestroy: d.PreventDestroy}
 		p.updates = append(p.updates, plan.Change{
-			Addr: d.Addr, Action: plan.Update,
-			Before: liveToPlanKey(l),
-			After:  &plan.Key{ID: &id, AltNames: d.AltNames, MasterKey: l.MasterKey, PreventDestroy: d.PreventDestroy},
-			Reason: altNamesReason(add, remove),
+			Addr: d.Addr, Action: plan.Update, Before: cur, After: after,
+			Reason: updateReason(add, remove, protected, d.PreventDestroy),
 		})
+		cur = after
 	}
 	if !l.MasterKey.Equal(d.MasterKey) {
 		if !p.desired.HasProvider(l.MasterKey.Provider) {
@@ -247,13 +249,23 @@ func (p *planner) converge(d model.DesiredKey, l model.LiveKey) {
 				d.Addr, l.ID, l.MasterKey.Provider, d.MasterKey.Provider, model.ProviderKind(l.MasterKey.Provider))
 			return
 		}
-		id := l.ID
-		after := &plan.Key{ID: &id, AltNames: d.AltNames, MasterKey: d.MasterKey, PreventDestroy: d.PreventDestroy}
+		after := &plan.Key{ID: cur.ID, AltNames: d.AltNames, MasterKey: d.MasterKey, PreventDestroy: d.PreventDestroy}
 		p.rewraps = append(p.rewraps, plan.Change{
-			Addr: d.Addr, Action: plan.Rewrap, Before: liveToPlanKey(l), After: after,
-			Reason: fmt.Sprintf("master key changed from %s to %s: the key material is re-encrypted under the new master key, its id stays %s, so data encrypted with it stays readable", l.MasterKey, d.MasterKey, l.ID),
+			Addr: d.Addr, Action: plan.Rewrap, Before: cur, After: after,
+			Reason: fmt.Sprintf("the configuration wraps it with the %s provider's master key; its id and key material stay the same", d.MasterKey.Provider),
 		})
 	}
+}
+
+func updateReason(add, remove []string, protectedBefore, protectedAfter bool) string {
+	var parts []string
+	if len(add)+len(remove) > 0 {
+		parts = append(parts, altNamesReason(add, remove))
+	}
+	if protectedBefore != protectedAfter {
+		parts = append(parts, fmt.Sprintf("lifecycle.prevent_destroy: %t -> %t (recorded in the state only)", protectedBefore, protectedAfter))
+	}
+	return strings.Join(parts, "; ")
 }
 
 func (p *planner) planDelete(k model.PriorKey) {

@@ -43,6 +43,18 @@ func lk(n byte, mk model.MasterKey, alt ...string) model.LiveKey {
 	return model.LiveKey{ID: id(n), MasterKey: mk, AltNames: alt}
 }
 
+func protectedKey(name string, n byte, mk model.MasterKey) model.PriorKey {
+	k := pk(name, n, mk)
+	k.PreventDestroy = true
+	return k
+}
+
+func protectedDesired(name string, mk model.MasterKey) model.DesiredKey {
+	d := dk(name, mk)
+	d.PreventDestroy = true
+	return d
+}
+
 func prior(keys ...model.PriorKey) model.Prior {
 	return model.Prior{Lineage: "lin", Serial: 3, Keys: keys}
 }
@@ -127,6 +139,24 @@ func TestPlan(t *testing.T) {
 			want: []change{{"data_key.ssn", plan.Update,
 				&plan.Key{ID: idp(1), AltNames: []string{"ssn", "legacy"}, MasterKey: local},
 				&plan.Key{ID: idp(1), AltNames: []string{"ssn", "ssn-v2"}, MasterKey: local}}},
+		},
+		{
+			name:    "prevent_destroy turned off is an update recorded in the state",
+			desired: desired([]string{"local"}, dk("ssn", local)),
+			live:    live(lk(1, local, "ssn")),
+			prior:   prior(protectedKey("ssn", 1, local)),
+			want: []change{{"data_key.ssn", plan.Update,
+				&plan.Key{ID: idp(1), AltNames: []string{"ssn"}, MasterKey: local, PreventDestroy: true},
+				&plan.Key{ID: idp(1), AltNames: []string{"ssn"}, MasterKey: local}}},
+		},
+		{
+			name:    "a rewrap keeps prevent_destroy on both sides",
+			desired: desired(both, protectedDesired("ssn", awsKey)),
+			live:    live(lk(1, local, "ssn")),
+			prior:   prior(protectedKey("ssn", 1, local)),
+			want: []change{{"data_key.ssn", plan.Rewrap,
+				&plan.Key{ID: idp(1), AltNames: []string{"ssn"}, MasterKey: local, PreventDestroy: true},
+				&plan.Key{ID: idp(1), AltNames: []string{"ssn"}, MasterKey: awsKey, PreventDestroy: true}}},
 		},
 		{
 			name:    "delete",

@@ -61,7 +61,7 @@ func (v *Vault) CreateAltNamesIndex(ctx context.Context) error {
 	if _, err := v.coll.Indexes().CreateOne(ctx, spec); err != nil {
 		var ce mongo.CommandError
 		if errors.As(err, &ce) && (ce.Code == 238 || ce.Code == 115 || ce.Name == "NotImplemented") {
-			return fmt.Errorf("vault: %w (%s)", model.ErrIndexUnsupported, ce.Message)
+			return fmt.Errorf("%w: %s", model.ErrIndexUnsupported, ce.Message)
 		}
 		return fmt.Errorf("vault: creating the keyAltNames index: %w", err)
 	}
@@ -73,5 +73,5 @@ func (v *Vault) CreateAltNamesIndex(ctx context.Context) error {
 		return nil
 	}
 	_, _ = v.coll.Indexes().DropOne(ctx, altNamesIndexName)
-	return fmt.Errorf("vault: %w (the server accepted the index but did not keep its partial filter or uniqueness)", model.ErrIndexUnsupported)
+	return fmt.Errorf("%w: it accepted the index but did not keep its partial filter or uniqueness", model.ErrIndexUnsupported)
 }

@@ -224,7 +224,7 @@ func (v *Vault) SetAltNames(ctx context.Context, id model.KeyID, add, remove []s
 	}
 	if len(remove) > 0 {
 		upd := bson.D{
-			{Key: "$pull", Value: bson.D{{Key: "keyAltNames", Value: bson.D{{Key: "$in", Value: remove}}}}},
+			{Key: "$pullAll", Value: bson.D{{Key: "keyAltNames", Value: remove}}},
 			{Key: "$currentDate", Value: bson.D{{Key: "updateDate", Value: true}}},
 		}
 		if err := v.updateOne(ctx, id, filter, upd); err != nil {
