@@ -43,8 +43,8 @@ proved to decrypt through its new KMS. The state is written after every step,
 so an interrupted apply is completed by running apply again.`,
 		Flags: applyFlags(),
 		Action: func(c *cli.Context) error {
-			if c.NArg() > 1 {
-				return cli.Exit("Error: apply takes at most one argument, a saved plan file", exitError)
+			if err := checkArgs(c, 1); err != nil {
+				return err
 			}
 			return runApply(c, planner.Options{}, c.Args().First())
 		},
@@ -61,6 +61,9 @@ with lifecycle { prevent_destroy = true } are refused. Equivalent to
 csfle apply after csfle plan -destroy.`,
 		Flags: applyFlags(),
 		Action: func(c *cli.Context) error {
+			if err := checkArgs(c, 0); err != nil {
+				return err
+			}
 			return runApply(c, planner.Options{Destroy: true}, "")
 		},
 	}

@@ -24,6 +24,9 @@ changes nothing and exits 3 if any file is not formatted, for CI.`,
 			&cli.BoolFlag{Name: "check", Usage: "write nothing; exit 3 if a file needs formatting"},
 		}),
 		Action: func(c *cli.Context) error {
+			if err := checkArgs(c, 1048576); err != nil {
+				return err
+			}
 			targets := c.Args().Slice()
 			if len(targets) == 0 {
 				targets = []string{"."}

@@ -47,6 +47,9 @@ linked), writes a commented starter main.csfle.hcl when the directory has no
 configuration yet, and otherwise validates the one that is there.`,
 		Flags: concat(varFlags()),
 		Action: func(c *cli.Context) error {
+			if err := checkArgs(c, 0); err != nil {
+				return err
+			}
 			w := c.App.Writer
 			v := vault.LibmongocryptVersion()
 			if v == "" {
@@ -85,6 +88,9 @@ with its file, line and a hint. Exit status 0 when the configuration is
 valid, 1 otherwise.`,
 		Flags: concat(varFlags()),
 		Action: func(c *cli.Context) error {
+			if err := checkArgs(c, 0); err != nil {
+				return err
+			}
 			cfg, err := loadConfig(c, engineOptions(c))
 			if err != nil {
 				return err
@@ -100,6 +106,9 @@ func versionCommand() *cli.Command {
 		Name:  "version",
 		Usage: "print the versions of csfle and the linked libmongocrypt",
 		Action: func(c *cli.Context) error {
+			if err := checkArgs(c, 0); err != nil {
+				return err
+			}
 			v := vault.LibmongocryptVersion()
 			if v == "" {
 				v = "not linked (built without the cse tag)"

@@ -30,7 +30,15 @@ func main() {
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := newApp(stdin, stdout, stderr)
+	unknown := false
+	app.CommandNotFound = func(c *cli.Context, name string) {
+		unknown = true
+		fmt.Fprintf(stderr, "Error: csfle has no command %q; csfle --help lists the commands.\n", name)
+	}
 	err := app.Run(args)
+	if unknown {
+		return exitError
+	}
 	if err == nil {
 		return exitOK
 	}
@@ -59,7 +67,6 @@ what it did in csfle.state.json.`,
 		Writer:                 stdout,
 		ErrWriter:              stderr,
 		UseShortOptionHandling: false,
-		HideHelpCommand:        true,
 		ExitErrHandler:         func(*cli.Context, error) {}, // run() reports errors
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "chdir", Usage: "switch to `DIR` before doing anything else"},

@@ -34,6 +34,9 @@ Exit status: 0 success, 1 error; with -detailed-exitcode, 0 no changes,
 			&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 2 when the plan has changes, 0 when it has none"},
 		}),
 		Action: func(c *cli.Context) error {
+			if err := checkArgs(c, 0); err != nil {
+				return err
+			}
 			o := engineOptions(c)
 			cfg, err := loadConfig(c, o)
 			if err != nil {

@@ -27,6 +27,9 @@ state or the plan as JSON; -markdown prints a saved plan as Markdown.`,
 			&cli.BoolFlag{Name: "markdown", Usage: "print a saved plan as Markdown"},
 		}),
 		Action: func(c *cli.Context) error {
+			if err := checkArgs(c, 1); err != nil {
+				return err
+			}
 			if f := c.Args().First(); f != "" {
 				saved, err := state.ReadPlanFile(f)
 				if err != nil {
@@ -102,6 +105,9 @@ scripts. -json prints a JSON object keyed by data key name.`,
 			&cli.BoolFlag{Name: "raw", Usage: "print only the base64 id of the named key"},
 		}),
 		Action: func(c *cli.Context) error {
+			if err := checkArgs(c, 1); err != nil {
+				return err
+			}
 			st, err := engine.ReadState(context.Background(), engineOptions(c))
 			if err != nil {
 				return cli.Exit(fmt.Sprintf("Error: %v", err), exitError)
