@@ -1,12 +1,10 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -155,24 +153,11 @@ func (r result) String() string {
 	return fmt.Sprintf("exit %d\n--- stdout\n%s--- stderr\n%s", r.code, r.stdout, r.stderr)
 }
 
-// run runs csfle in the workspace with stdin.
+// runIn runs csfle in the workspace with stdin, and keeps its output for
+// the secrets check.
 func (w *workspace) runIn(stdin string, args ...string) result {
 	w.t.Helper()
-	cmd := exec.Command(csfleBin, args...)
-	cmd.Dir = w.dir
-	cmd.Env = w.environ()
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	r := result{stdout: out.String(), stderr: errb.String()}
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
-	case err != nil:
-		w.t.Fatalf("running csfle %v: %v", args, err)
-	}
+	r := runEnv(w.t, w.dir, w.environ(), stdin, args...)
 	w.outputs = append(w.outputs, r.stdout, r.stderr)
 	return r
 }
