@@ -14,13 +14,10 @@ import (
 const starterConfig = `# csfle configuration: the data encryption keys of a MongoDB key vault.
 # Run "csfle plan" to see what would change and "csfle apply" to do it.
 
-variable "mongodb_uri" {
-  description = "Connection string of the cluster that holds the key vault"
-  default     = "mongodb://127.0.0.1:27017/"
-}
-
 key_vault {
-  uri       = var.mongodb_uri
+  # The cluster that holds the key vault. With the development environment
+  # (csfle dev): export MONGODB_URI=$CSFLE_DEV_MONGODB_URI
+  uri       = env("MONGODB_URI", "mongodb://127.0.0.1:27017/")
   namespace = "encryption.__keyVault"
 }
 
