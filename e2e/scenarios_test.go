@@ -417,3 +417,39 @@ func TestStateLock(t *testing.T) {
 	}
 	_ = again()
 }
+
+// An apply that rewrapped a key and stopped before verifying and recording
+// it (a crash, a KMS refusing Decrypt) leaves a key whose state says local
+// and whose document says aws. The next plan must not take that as done:
+// it rewraps the key again under the same master key and verifies it.
+func TestUnrecordedRewrapIsVerifiedByTheNextApply(t *testing.T) {
+	w := newWorkspace(t)
+	w.config(stage1)
+	w.ok("apply", "-auto-approve")
+	ids := w.keyIDs()
+
+	// What the interrupted apply did: the rewrap, and nothing after it.
+	a := newApp(t, w, "local", "aws")
+	mk := bson.D{{Key: "key", Value: env.CMKARN}, {Key: "region", Value: "us-east-1"}, {Key: "endpoint", Value: env.KMSEndpoint}}
+	if _, err := a.ce.RewrapManyDataKey(context.Background(), bson.D{{Key: "_id", Value: keyBinary(t, ids["ssn"])}},
+		options.RewrapManyDataKey().SetProvider("aws").SetMasterKey(mk)); err != nil {
+		t.Fatalf("RewrapManyDataKey: %v", err)
+	}
+
+	w.config(stage2)
+	p := w.planJSON()
+	want := []string{"data_key.billing rewrap", "data_key.ssn rewrap"}
+	if got := actions(p); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("plan = %v, want %v: the unverified rewrap of ssn must be planned again", got, want)
+	}
+	if d := w.drift(); len(d.Drift) != 1 || d.Drift[0].Address != "data_key.ssn" || d.Drift[0].Kind != "rewrapped" {
+		t.Errorf("drift = %+v, want data_key.ssn rewrapped", d.Drift)
+	}
+	r := w.ok("apply", "-auto-approve")
+	if !strings.Contains(r.stdout, "2 rewrapped") {
+		t.Errorf("apply: %s", r)
+	}
+	if r := w.run("plan", "-detailed-exitcode"); r.code != 0 {
+		t.Errorf("plan after the verified rewrap: %s", r)
+	}
+}

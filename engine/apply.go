@@ -1,12 +1,15 @@
 package engine
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/csfle/csfle/executor"
 	"github.com/csfle/csfle/model"
 	"github.com/csfle/csfle/plan"
+	"github.com/csfle/csfle/planner"
 	"github.com/csfle/csfle/state"
 )
 
@@ -37,7 +40,35 @@ func (s *Session) CheckFresh(ctx context.Context, p *plan.Plan) error {
 	if d := live.Digest(); d != b.VaultDigest {
 		return &StaleError{Reason: "the key vault changed since it was made (keys were added, removed, renamed or rewrapped)"}
 	}
+	// The same inputs must still give the same plan: this catches variables
+	// or files that now evaluate differently, and a plan file edited with
+	// a recomputed checksum. It also reruns the plan-time checks.
+	fresh, err := s.Plan(ctx, planner.Options{Destroy: p.Destroy})
+	if err != nil {
+		return err
+	}
+	if !sameChanges(p.Changes, fresh.Changes) {
+		return &StaleError{Reason: "planning again from the same state and key vault gives different changes, so the configuration or its variables now evaluate differently"}
+	}
 	return nil
+}
+
+// sameChanges compares two change lists in their JSON form (the one a
+// saved plan went through), leaving out the reasons, which are for people.
+func sameChanges(a, b []plan.Change) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := a[i], b[i]
+		x.Reason, y.Reason = "", ""
+		jx, errx := json.Marshal(x)
+		jy, erry := json.Marshal(y)
+		if errx != nil || erry != nil || !bytes.Equal(jx, jy) {
+			return false
+		}
+	}
+	return true
 }
 
 // Apply carries out p, recording the state after every step. The caller

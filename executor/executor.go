@@ -101,12 +101,16 @@ type executor struct {
 // phase: changes of a phase are independent of each other and run up to
 // Options.Concurrency at a time; a phase starts when the one before it has
 // finished without failure.
+//
+// Cancelling ctx stops the apply between steps: no new step starts, and the
+// steps already running finish, are checked and are recorded, so an
+// interrupt never leaves a write unrecorded.
 func Apply(ctx context.Context, p *plan.Plan, v Vault, rec Recorder, opts Options) (Result, error) {
 	if opts.Concurrency < 1 {
 		opts.Concurrency = 1
 	}
 	e := &executor{v: v, rec: rec, opts: opts}
-	if err := e.refresh(ctx, p.Drift); err != nil {
+	if err := e.refresh(context.WithoutCancel(ctx), p.Drift); err != nil {
 		e.res.NotRun = append(e.res.NotRun, p.Changes...)
 		return e.res, err
 	}
@@ -123,7 +127,10 @@ func Apply(ctx context.Context, p *plan.Plan, v Vault, rec Recorder, opts Option
 	if err := e.res.Err(); err != nil {
 		return e.res, err
 	}
-	return e.res, ctx.Err()
+	if ctx.Err() != nil && len(e.res.NotRun) > 0 {
+		return e.res, fmt.Errorf("executor: interrupted: %w", ctx.Err())
+	}
+	return e.res, nil
 }
 
 // refresh writes what drift the plan found into the state.
@@ -182,7 +189,7 @@ func (e *executor) runPhase(ctx context.Context, phase []plan.Change) {
 		go func(c plan.Change) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			e.one(ctx, c)
+			e.one(context.WithoutCancel(ctx), c)
 		}(c)
 	}
 	wg.Wait()

@@ -356,3 +356,49 @@ func TestDriftIsRecordedBeforeChanges(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// slowVault lets a test cancel the apply while a step is in flight.
+type slowVault struct {
+	*fakeVault
+	started chan struct{}
+	release chan struct{}
+}
+
+func (v *slowVault) CreateKey(ctx context.Context, mk model.MasterKey, alt []string) (model.KeyID, error) {
+	v.started <- struct{}{}
+	<-v.release
+	if ctx.Err() != nil {
+		return model.KeyID{}, ctx.Err()
+	}
+	return v.fakeVault.CreateKey(ctx, mk, alt)
+}
+
+func TestInterruptFinishesAndRecordsTheStepInFlight(t *testing.T) {
+	v := &slowVault{fakeVault: newFakeVault(), started: make(chan struct{}), release: make(chan struct{})}
+	rec := newRecorder()
+	p := &plan.Plan{}
+	for _, n := range []string{"a", "b", "c"} {
+		p.Changes = append(p.Changes, plan.Change{Addr: model.DataKeyAddr(n), Action: plan.Create, After: &plan.Key{AltNames: []string{n}, MasterKey: local}})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	var res Result
+	var err error
+	go func() {
+		res, err = Apply(ctx, p, v, rec, Options{})
+		close(done)
+	}()
+	<-v.started // "a" is being created
+	cancel()
+	close(v.release)
+	<-done
+	if err == nil || !strings.Contains(err.Error(), "interrupted") {
+		t.Fatalf("err = %v, want interrupted", err)
+	}
+	if len(res.Applied) != 1 || len(res.NotRun) != 2 {
+		t.Fatalf("applied %d, not run %d; want the step in flight finished and the rest not started", len(res.Applied), len(res.NotRun))
+	}
+	if _, ok := rec.keys[model.DataKeyAddr("a")]; !ok || len(v.keys) != 1 {
+		t.Errorf("the step in flight was not recorded: state %v, vault %d keys", rec.keys, len(v.keys))
+	}
+}

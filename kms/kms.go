@@ -13,12 +13,14 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/processcreds"
 
 	"github.com/csfle/csfle/model"
 	"github.com/csfle/csfle/secret"
@@ -101,6 +103,13 @@ func (p *Providers) resolveAWS(ctx context.Context, c Config, opts Options) erro
 		return fmt.Errorf("kms: provider %q: loading the AWS configuration%s: %w", c.Name, profileNote(c.Profile), err)
 	}
 	creds, err := cfg.Credentials.Retrieve(ctx)
+	var procErr *processcreds.ProviderError
+	if errors.As(err, &procErr) {
+		// The SDK quotes the helper's output in its errors, and that output
+		// holds the credentials: say what failed, not what it printed.
+		return fmt.Errorf("kms: provider %q: the AWS credential_process%s failed or printed something that is not a credentials document; run it by hand to see why",
+			c.Name, profileNote(c.Profile))
+	}
 	if err != nil {
 		return fmt.Errorf("kms: provider %q: no AWS credentials found%s (csfle uses the AWS SDK's default chain: environment variables, shared config and credentials files, SSO, assume-role, instance metadata): %w",
 			c.Name, profileNote(c.Profile), err)

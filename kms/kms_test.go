@@ -88,3 +88,28 @@ func TestCABundleFromEnvironment(t *testing.T) {
 		t.Fatalf("err = %v, want the CA bundle from AWS_CA_BUNDLE to be read", err)
 	}
 }
+
+// A credential_process whose output does not parse: the SDK's error quotes
+// that output, secret included; csfle's must not.
+func TestCredentialProcessOutputIsNeverQuoted(t *testing.T) {
+	dir := isolateAWS(t)
+	helper := filepath.Join(dir, "helper.sh")
+	script := "#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \"AKIDPROC\", \"SecretAccessKey\": \"proc-secret-value\", broken'\n"
+	if err := os.WriteFile(helper, []byte(script), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cfg := "[profile proc]\ncredential_process = " + helper + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Resolve(context.Background(), []Config{{Name: "aws", Kind: "aws", Region: "us-east-1", Profile: "proc"}}, Options{})
+	if err == nil {
+		t.Fatal("a broken credential_process was accepted")
+	}
+	if strings.Contains(err.Error(), "proc-secret-value") {
+		t.Fatalf("the error quotes the secret: %v", err)
+	}
+	if !strings.Contains(err.Error(), "credential_process") {
+		t.Errorf("the error does not say what failed: %v", err)
+	}
+}

@@ -124,11 +124,13 @@ type Basis struct {
 
 // Plan is the whole plan.
 type Plan struct {
-	FormatVersion string   `json:"format_version"`
-	Basis         Basis    `json:"basis"`
-	Changes       []Change `json:"changes"`
-	Drift         []Drift  `json:"drift"`
-	Warnings      []string `json:"warnings"`
+	FormatVersion string `json:"format_version"`
+	// Destroy is set on a plan made to delete every managed key.
+	Destroy  bool     `json:"destroy,omitempty"`
+	Basis    Basis    `json:"basis"`
+	Changes  []Change `json:"changes"`
+	Drift    []Drift  `json:"drift"`
+	Warnings []string `json:"warnings"`
 }
 
 // Summary counts changes by action.

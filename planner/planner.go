@@ -71,7 +71,9 @@ type planner struct {
 }
 
 func (p *planner) run() (*plan.Plan, []Refusal) {
-	p.planIndex()
+	if !p.opts.Destroy {
+		p.planIndex()
+	}
 	desiredAddrs := map[model.Addr]bool{}
 	for _, d := range p.desired.Keys {
 		desiredAddrs[d.Addr] = true
@@ -93,6 +95,7 @@ func (p *planner) run() (*plan.Plan, []Refusal) {
 			VaultDigest:  p.live.Digest(),
 			Namespace:    p.live.Namespace,
 		},
+		Destroy:  p.opts.Destroy,
 		Changes:  []plan.Change{},
 		Drift:    p.drift,
 		Warnings: p.warnings,
@@ -157,6 +160,7 @@ func (p *planner) planKey(d model.DesiredKey) {
 		if l, ok := p.live.KeyByID(prior.ID); ok {
 			p.noteDrift(prior, l)
 			p.converge(d, l, prior.PreventDestroy)
+			p.reverify(d, prior, l)
 			return
 		}
 		p.drift = append(p.drift, plan.Drift{
@@ -169,11 +173,15 @@ func (p *planner) planKey(d model.DesiredKey) {
 		return
 	}
 	if found {
+		// A key is adopted by one block only.
+		p.ownerOfID[l.ID] = d.Addr
+		after := liveToPlanKey(l)
+		after.PreventDestroy = d.PreventDestroy
 		p.adopts = append(p.adopts, plan.Change{
-			Addr: d.Addr, Action: plan.Adopt, After: liveToPlanKey(l),
+			Addr: d.Addr, Action: plan.Adopt, After: after,
 			Reason: fmt.Sprintf("a key with alt name %q is already in the key vault (id %s); it is recorded in the state, not created again", sharedAltName(d.AltNames, l.AltNames), l.ID),
 		})
-		p.converge(d, l, false)
+		p.converge(d, l, d.PreventDestroy)
 		return
 	}
 	p.creates = append(p.creates, plan.Change{
@@ -289,11 +297,30 @@ func (p *planner) planDelete(k model.PriorKey) {
 		Reason: fmt.Sprintf("removed from the configuration: key %s is deleted from the key vault, and anything still encrypted with it becomes unreadable", l.ID)})
 }
 
+// reverify plans a rewrap of a key whose master key moved, since the last
+// state write, to the one the configuration wants. Either someone rewrapped
+// it by hand, or an apply stopped after rewrapping it and before proving it
+// decrypts through the new KMS. Rewrapping it again under the same master
+// key unwraps it through that KMS, and the executor then verifies it: the
+// proof is never skipped.
+func (p *planner) reverify(d model.DesiredKey, prior model.PriorKey, l model.LiveKey) {
+	if prior.MasterKey.Equal(l.MasterKey) || !l.MasterKey.Equal(d.MasterKey) {
+		return
+	}
+	before := liveToPlanKey(l)
+	before.AltNames, before.PreventDestroy = d.AltNames, d.PreventDestroy
+	after := *before
+	p.rewraps = append(p.rewraps, plan.Change{
+		Addr: d.Addr, Action: plan.Rewrap, Before: before, After: &after,
+		Reason: fmt.Sprintf("the state recorded it under %s, and nothing has yet proved that it decrypts through %s: it is rewrapped again under the same master key and verified", prior.MasterKey, l.MasterKey),
+	})
+}
+
 // noteDrift records what changed in the vault since the state was written.
 func (p *planner) noteDrift(prior model.PriorKey, l model.LiveKey) {
 	if !prior.MasterKey.Equal(l.MasterKey) {
 		p.drift = append(p.drift, plan.Drift{Addr: prior.Addr, Kind: "rewrapped", Before: priorToPlanKey(prior), After: liveToPlanKey(l),
-			Detail: fmt.Sprintf("master key changed outside csfle from %s to %s", prior.MasterKey, l.MasterKey)})
+			Detail: fmt.Sprintf("master key changed from %s to %s outside csfle, or by an apply that stopped before recording it", prior.MasterKey, l.MasterKey)})
 	}
 	if add, remove := diffStrings(prior.AltNames, l.AltNames); len(add)+len(remove) > 0 {
 		p.drift = append(p.drift, plan.Drift{Addr: prior.Addr, Kind: "renamed", Before: priorToPlanKey(prior), After: liveToPlanKey(l),

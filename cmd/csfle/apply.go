@@ -7,7 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -71,6 +74,9 @@ csfle apply after csfle plan -destroy.`,
 
 func runApply(c *cli.Context, popts planner.Options, planFile string) error {
 	o := engineOptions(c)
+	if c.Bool("json") && planFile == "" && !c.Bool("auto-approve") {
+		return cli.Exit("Error: -json prints no plan to approve; use it with -auto-approve or with a saved plan", exitError)
+	}
 	var saved *state.PlanFile
 	if planFile != "" {
 		var err error
@@ -89,12 +95,13 @@ func runApply(c *cli.Context, popts planner.Options, planFile string) error {
 	if err != nil {
 		return err
 	}
-	ctx := context.Background()
+	ctx, stop := interruptible(c)
+	defer stop()
 	s, err := engine.Open(ctx, cfg, o, "apply")
 	if err != nil {
 		return failure(c, cfg.Files, err)
 	}
-	defer s.Close(ctx)
+	defer s.Close(context.WithoutCancel(ctx))
 
 	var p *plan.Plan
 	if saved != nil {
@@ -184,6 +191,28 @@ func applyEvent(e executor.Event) render.ApplyEvent {
 		ev.KeyID = e.KeyID.String()
 	}
 	return ev
+}
+
+// interruptible returns a context cancelled by the first Ctrl-C (or
+// SIGTERM): the apply then stops starting new steps and finishes, checks and
+// records the ones in flight. A second Ctrl-C stops the process at once.
+func interruptible(c *cli.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		if _, ok := <-sigs; !ok {
+			return
+		}
+		fmt.Fprintln(c.App.ErrWriter, "\nInterrupt received: finishing the steps in progress and recording them, then stopping. Interrupt again to stop at once (the next apply completes what is left).")
+		signal.Stop(sigs)
+		cancel()
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		close(sigs)
+		cancel()
+	}
 }
 
 // confirm asks for "yes", as Terraform does.

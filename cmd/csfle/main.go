@@ -53,8 +53,18 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return exitError
 }
 
+// usageError reports a bad flag in one line, without printing the help to
+// stdout, where it would spoil -json output.
+func usageError(c *cli.Context, err error, _ bool) error {
+	name := "csfle"
+	if c.Command != nil && c.Command.Name != "" && c.Command.Name != c.App.Name {
+		name += " " + c.Command.Name
+	}
+	return cli.Exit(fmt.Sprintf("Error: %v. See %s -h.", err, name), exitError)
+}
+
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:    "csfle",
 		Usage:   "plan and apply MongoDB client-side field level encryption keys",
 		Version: version,
@@ -68,6 +78,7 @@ what it did in csfle.state.json.`,
 		ErrWriter:              stderr,
 		UseShortOptionHandling: false,
 		ExitErrHandler:         func(*cli.Context, error) {}, // run() reports errors
+		OnUsageError:           usageError,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "chdir", Usage: "switch to `DIR` before doing anything else"},
 			noColorFlag,
@@ -93,4 +104,8 @@ what it did in csfle.state.json.`,
 			versionCommand(),
 		},
 	}
+	for _, cmd := range app.Commands {
+		cmd.OnUsageError = usageError
+	}
+	return app
 }

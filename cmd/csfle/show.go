@@ -40,6 +40,9 @@ state or the plan as JSON; -markdown prints a saved plan as Markdown.`,
 				}
 				return nil
 			}
+			if c.Bool("markdown") {
+				return cli.Exit("Error: -markdown shows a saved plan: csfle show -markdown PLANFILE", exitError)
+			}
 			st, err := engine.ReadState(context.Background(), engineOptions(c))
 			if err != nil {
 				return cli.Exit(fmt.Sprintf("Error: %v", err), exitError)
