@@ -66,6 +66,8 @@ type Desired struct {
 	// Providers are the names of the configured KMS providers ("local", "aws").
 	Providers []string
 	Keys      []DesiredKey // sorted by address
+	// Collections are the encrypted collections, sorted by address.
+	Collections []DesiredCollection
 }
 
 // HasProvider reports whether the provider name is configured.
@@ -107,6 +109,9 @@ type Live struct {
 	Namespace     string
 	Keys          []LiveKey // sorted by id
 	AltNamesIndex IndexState
+	// Collections are the managed collections as listCollections shows
+	// them, sorted by namespace; one that does not exist has Exists false.
+	Collections []LiveCollection
 }
 
 // KeyByID finds a live key.
@@ -137,9 +142,10 @@ type PriorKey struct {
 
 // Prior is what the state file recorded.
 type Prior struct {
-	Lineage string
-	Serial  uint64
-	Keys    []PriorKey
+	Lineage     string
+	Serial      uint64
+	Keys        []PriorKey
+	Collections []PriorCollection
 	// IndexUnsupported is set when the server refused the unique index on
 	// keyAltNames at the last apply; it says why, so the plan can warn
 	// instead of proposing the same failing change every time.

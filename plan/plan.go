@@ -81,6 +81,31 @@ type Key struct {
 	PreventDestroy bool            `json:"prevent_destroy,omitempty"`
 }
 
+// CollectionField is an encrypted field as a plan shows it: the key it
+// uses by address and, when the key exists already, by id.
+type CollectionField struct {
+	model.EncryptedField
+	KeyID *model.KeyID `json:"key_id,omitempty"` // nil: known after apply
+}
+
+// Collection is an encrypted collection on one side of a change.
+type Collection struct {
+	Database string            `json:"database"`
+	Name     string            `json:"name"`
+	Mode     string            `json:"mode"`
+	Fields   []CollectionField `json:"fields"`
+}
+
+// CollectionChange is the collection part of a change to a collection.
+type CollectionChange struct {
+	Before *Collection `json:"before,omitempty"`
+	After  *Collection `json:"after,omitempty"`
+	// Document is the canonical extended JSON that will be written (the
+	// $jsonSchema or the encryptedFields), when every key id is known at
+	// plan time; otherwise it is made at apply time.
+	Document string `json:"document,omitempty"`
+}
+
 // Change is one step of a plan. Reason is for people; the executor never
 // decides anything from it.
 type Change struct {
@@ -88,7 +113,9 @@ type Change struct {
 	Action Action     `json:"action"`
 	Before *Key       `json:"before,omitempty"`
 	After  *Key       `json:"after,omitempty"`
-	Reason string     `json:"reason"`
+	// Collection is set on changes to collections (Addr.Type "collection").
+	Collection *CollectionChange `json:"collection,omitempty"`
+	Reason     string            `json:"reason"`
 }
 
 // KeyID is the id of the key the change acts on, when it is known before

@@ -28,6 +28,8 @@ type State struct {
 	CSFLEVersion string           `json:"csfle_version"`
 	KeyVault     string           `json:"key_vault_namespace"`
 	Keys         []model.PriorKey `json:"data_keys"` // sorted by address, no duplicates
+	// Collections are the encrypted collections, sorted by address.
+	Collections []model.PriorCollection `json:"collections,omitempty"`
 	// IndexUnsupported says why the server refused the unique index on
 	// keyAltNames, so later plans warn instead of retrying it every time.
 	IndexUnsupported string `json:"key_vault_index_unsupported,omitempty"`
@@ -46,6 +48,9 @@ func New(namespace string) *State {
 // Prior is the state as the planner sees it. It shares nothing with s.
 func (s *State) Prior() model.Prior {
 	p := model.Prior{Lineage: s.Lineage, Serial: s.Serial, IndexUnsupported: s.IndexUnsupported}
+	for _, c := range s.Collections {
+		p.Collections = append(p.Collections, cloneCollection(c))
+	}
 	if len(s.Keys) > 0 {
 		p.Keys = make([]model.PriorKey, len(s.Keys))
 		for i, k := range s.Keys {
@@ -86,12 +91,53 @@ func (s *State) RemoveKey(addr model.Addr) {
 	}
 }
 
+// Collection returns a copy of the collection recorded at addr.
+func (s *State) Collection(addr model.Addr) (model.PriorCollection, bool) {
+	for _, c := range s.Collections {
+		if c.Addr == addr {
+			return cloneCollection(c), true
+		}
+	}
+	return model.PriorCollection{}, false
+}
+
+// SetCollection records c at c.Addr, replacing what was there.
+func (s *State) SetCollection(c model.PriorCollection) {
+	c = cloneCollection(c)
+	i, found := slices.BinarySearchFunc(s.Collections, c.Addr, func(x model.PriorCollection, a model.Addr) int { return compareAddr(x.Addr, a) })
+	if found {
+		s.Collections[i] = c
+		return
+	}
+	s.Collections = slices.Insert(s.Collections, i, c)
+}
+
+// RemoveCollection forgets the collection at addr.
+func (s *State) RemoveCollection(addr model.Addr) {
+	s.Collections = slices.DeleteFunc(s.Collections, func(c model.PriorCollection) bool { return c.Addr == addr })
+	if len(s.Collections) == 0 {
+		s.Collections = nil
+	}
+}
+
+func cloneCollection(c model.PriorCollection) model.PriorCollection {
+	c.Fields = slices.Clone(c.Fields)
+	for i := range c.Fields {
+		c.Fields[i].Queries = slices.Clone(c.Fields[i].Queries)
+	}
+	return c
+}
+
 // DeepCopy returns a copy of s that shares no memory with it.
 func (s *State) DeepCopy() *State {
 	if s == nil {
 		return nil
 	}
 	c := *s
+	c.Collections = nil
+	for _, col := range s.Collections {
+		c.Collections = append(c.Collections, cloneCollection(col))
+	}
 	c.Keys = nil
 	if len(s.Keys) > 0 {
 		c.Keys = make([]model.PriorKey, len(s.Keys))

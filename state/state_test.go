@@ -76,3 +76,35 @@ func TestKeys(t *testing.T) {
 		t.Error("DeepCopy of nil is not nil")
 	}
 }
+
+func TestCollectionsRoundTrip(t *testing.T) {
+	s := state.New("encryption.__keyVault")
+	c := model.PriorCollection{Addr: model.CollectionAddr("medical", "patients"), Database: "medical", Name: "patients", Mode: model.ModeValidator,
+		Fields:   []model.EncryptedField{{Path: "ssn", BSONType: "string", Algorithm: model.AlgorithmDeterministic, Key: model.DataKeyAddr("ssn")}},
+		Document: `{"bsonType":"object"}`}
+	s.SetCollection(c)
+	s.SetCollection(model.PriorCollection{Addr: model.CollectionAddr("a", "b"), Database: "a", Name: "b", Mode: model.ModeSchemaMap})
+	data, err := state.Encode(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := state.Decode(data, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(s, back); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+	if back.Collections[0].Addr.Name != "a.b" {
+		t.Errorf("collections are not sorted: %v", back.Collections)
+	}
+	got, ok := back.Collection(c.Addr)
+	if !ok || got.Fields[0].Path != "ssn" {
+		t.Errorf("Collection = %+v, %v", got, ok)
+	}
+	back.RemoveCollection(c.Addr)
+	back.RemoveCollection(model.CollectionAddr("a", "b"))
+	if back.Collections != nil || len(back.Prior().Collections) != 0 {
+		t.Errorf("collections left after removing both: %v", back.Collections)
+	}
+}
