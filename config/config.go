@@ -16,6 +16,8 @@ type Config struct {
 	KeyVault  KeyVault
 	Providers []*Provider // sorted by Name
 	DataKeys  []*DataKey  // sorted by Name
+	// Collections are the encrypted collections, sorted by address.
+	Collections []*Collection
 	// Files are the parsed sources, configuration and -var-file files alike,
 	// keyed by the file names used in diagnostics, for printing snippets.
 	Files map[string]*hcl.File
@@ -53,6 +55,58 @@ type DataKey struct {
 	AltNames       []string // sorted, deduplicated, never empty
 	PreventDestroy bool
 	DeclRange      hcl.Range
+}
+
+// Collection is a collection block: the fields of one collection that are
+// encrypted, and how that is enforced.
+type Collection struct {
+	Addr     model.Addr // collection.DB.COLL
+	Database string
+	Name     string
+	Mode     string   // model.ModeValidator (the default), ModeSchemaMap or ModeQueryable
+	Fields   []*Field // sorted by Path
+	// DeclRange is the block's header.
+	DeclRange hcl.Range
+}
+
+// Field is a field block of a collection.
+type Field struct {
+	// Path is dotted ("billing.card.number"): no empty segments, no "$".
+	Path string
+	// BSONType is a BSON type alias ("string", "int", "date"...); empty
+	// only where MongoDB lets the type be any (random algorithm, or a
+	// queryable field without queries).
+	BSONType string
+	// Algorithm is model.AlgorithmDeterministic or AlgorithmRandom in the
+	// CSFLE modes, empty in queryable mode.
+	Algorithm string
+	DataKey   string // a DataKey's Name
+	// Query is the field's Queryable Encryption query, nil for none. Range
+	// bounds are strings: an int or long bound is a whole number, a double
+	// or decimal bound a decimal number (such as "0", "-1.5" or "2.5e3"),
+	// and a date bound an RFC 3339 timestamp ("2024-01-01T00:00:00Z").
+	Query *model.Query
+	// DeclRange is the block's header.
+	DeclRange hcl.Range
+}
+
+// Collection returns the collection block for db.name, or nil.
+func (c *Config) Collection(db, name string) *Collection {
+	addr := model.CollectionAddr(db, name).Name
+	i := sort.Search(len(c.Collections), func(i int) bool { return c.Collections[i].Addr.Name >= addr })
+	if i < len(c.Collections) && c.Collections[i].Addr.Name == addr {
+		return c.Collections[i]
+	}
+	return nil
+}
+
+// Field returns the field block for path, or nil.
+func (c *Collection) Field(path string) *Field {
+	i := sort.Search(len(c.Fields), func(i int) bool { return c.Fields[i].Path >= path })
+	if i < len(c.Fields) && c.Fields[i].Path == path {
+		return c.Fields[i]
+	}
+	return nil
 }
 
 // Provider returns the provider called name, or nil.
@@ -93,5 +147,45 @@ func (c *Config) Desired() model.Desired {
 		})
 	}
 	sort.Slice(d.Keys, func(i, j int) bool { return d.Keys[i].Addr.String() < d.Keys[j].Addr.String() })
+	for _, c := range c.Collections {
+		d.Collections = append(d.Collections, c.desired())
+	}
+	sort.Slice(d.Collections, func(i, j int) bool { return d.Collections[i].Addr.String() < d.Collections[j].Addr.String() })
 	return d
+}
+
+func (c *Collection) desired() model.DesiredCollection {
+	d := model.DesiredCollection{
+		Addr:     c.Addr,
+		Database: c.Database,
+		Name:     c.Name,
+		Mode:     c.Mode,
+		Fields:   make([]model.EncryptedField, 0, len(c.Fields)),
+	}
+	for _, f := range c.Fields {
+		ef := model.EncryptedField{
+			Path:      f.Path,
+			BSONType:  f.BSONType,
+			Algorithm: f.Algorithm,
+			Key:       model.DataKeyAddr(f.DataKey),
+		}
+		if f.Query != nil {
+			ef.Queries = []model.Query{cloneQuery(*f.Query)}
+		}
+		d.Fields = append(d.Fields, ef)
+	}
+	sort.Slice(d.Fields, func(i, j int) bool { return d.Fields[i].Path < d.Fields[j].Path })
+	return d
+}
+
+// cloneQuery copies the options behind the pointers, so that a Desired
+// shares nothing with the Config.
+func cloneQuery(q model.Query) model.Query {
+	for _, p := range []**int64{&q.Contention, &q.Sparsity, &q.Precision, &q.TrimFactor} {
+		if *p != nil {
+			v := **p
+			*p = &v
+		}
+	}
+	return q
 }

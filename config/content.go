@@ -11,9 +11,19 @@ import (
 // diagnostic when it is missing. The schemas mark no attribute Required:
 // content checks them, so that the diagnostic can say what to write.
 var requiredHints = map[string]string{
-	"uri": `uri = env("MONGODB_URI")`,
-	"key": `key = file("master-key.txt")`,
-	"kms": `kms = kms.local`,
+	"uri":      `uri = env("MONGODB_URI")`,
+	"key":      `key = file("master-key.txt")`,
+	"kms":      `kms = kms.local`,
+	"data_key": `data_key = data_key.ssn`,
+	"type":     `type = "equality"`,
+}
+
+// nestedExamples show how to write each nested block, for diagnostics
+// about its labels.
+var nestedExamples = map[string]string{
+	"lifecycle": `lifecycle { prevent_destroy = true }`,
+	"field":     `field "ssn" { ... }`,
+	"query":     `query { type = "equality" }`,
 }
 
 // content decodes a block body against schema, and extends HCL's
@@ -27,6 +37,12 @@ func (l *loader) content(body hcl.Body, schema *hcl.BodySchema, what string, req
 			d.Detail += fmt.Sprintf(" %s takes %s.", what, attrList(schema))
 		case "Unsupported block type":
 			d.Detail += fmt.Sprintf(" %s holds %s.", what, blockList(schema))
+		default:
+			for _, b := range schema.Blocks {
+				if strings.HasSuffix(d.Summary, " for "+b.Type) && nestedExamples[b.Type] != "" {
+					d.Detail += fmt.Sprintf(" A %s block is written %s.", b.Type, nestedExamples[b.Type])
+				}
+			}
 		}
 	}
 	l.report(diags...)

@@ -86,7 +86,7 @@ func (l *loader) report(diags ...*hcl.Diagnostic) { l.diags = append(l.diags, di
 
 // blocks are the top-level blocks of all files, by type, in source order.
 type blocks struct {
-	variables, keyVaults, kms, dataKeys []*hclsyntax.Block
+	variables, keyVaults, kms, dataKeys, collections []*hclsyntax.Block
 }
 
 func (l *loader) load(files map[string][]byte) *Config {
@@ -139,29 +139,32 @@ func (l *loader) load(files map[string][]byte) *Config {
 	cfg.KeyVault = l.decodeKeyVault(bs.keyVaults, bodies[0].MissingItemRange())
 	providers, declared := l.decodeProviders(bs.kms)
 	cfg.DataKeys = l.decodeDataKeys(bs.dataKeys, providers, declared)
+	cfg.Collections = l.decodeCollections(bs.collections, declaredDataKeys(bs.dataKeys), cfg.KeyVault.Namespace)
 
 	for _, p := range providers {
 		cfg.Providers = append(cfg.Providers, p)
 	}
 	sort.Slice(cfg.Providers, func(i, j int) bool { return cfg.Providers[i].Name < cfg.Providers[j].Name })
 	sort.Slice(cfg.DataKeys, func(i, j int) bool { return cfg.DataKeys[i].Name < cfg.DataKeys[j].Name })
+	sort.Slice(cfg.Collections, func(i, j int) bool { return cfg.Collections[i].Addr.Name < cfg.Collections[j].Addr.Name })
 	return cfg
 }
 
 // blockType describes a top-level block type.
 type blockType struct {
-	label   string // the first label's meaning; "" for none
+	labels  []string // what each label means
 	example string
 }
 
 var blockTypes = map[string]blockType{
-	"variable":  {label: "name", example: `variable "cmk_arn" { ... }`},
-	"key_vault": {example: `key_vault { ... }`},
-	"kms":       {label: "kind", example: `kms "aws" { ... }`},
-	"data_key":  {label: "name", example: `data_key "ssn" { ... }`},
+	"variable":   {labels: []string{"name"}, example: `variable "cmk_arn" { ... }`},
+	"key_vault":  {example: `key_vault { ... }`},
+	"kms":        {labels: []string{"kind"}, example: `kms "aws" { ... }`},
+	"data_key":   {labels: []string{"name"}, example: `data_key "ssn" { ... }`},
+	"collection": {labels: []string{"database name", "collection name"}, example: `collection "medical" "patients" { ... }`},
 }
 
-const topLevelBlocks = "variable, key_vault, kms and data_key"
+const topLevelBlocks = "variable, key_vault, kms, data_key and collection"
 
 // collect sorts a file's top-level blocks by type and reports anything at
 // the top level that is not one of them, or has the wrong labels.
@@ -197,6 +200,8 @@ func (l *loader) collect(body *hclsyntax.Body, bs *blocks) {
 			bs.kms = append(bs.kms, b)
 		case "data_key":
 			bs.dataKeys = append(bs.dataKeys, b)
+		case "collection":
+			bs.collections = append(bs.collections, b)
 		}
 	}
 }
@@ -205,10 +210,7 @@ func (l *loader) collect(body *hclsyntax.Body, bs *blocks) {
 // label that is not an identifier. It returns false if the block cannot be
 // decoded at all.
 func (l *loader) checkLabels(b *hclsyntax.Block, bt blockType) bool {
-	want := 0
-	if bt.label != "" {
-		want = 1
-	}
+	want := len(bt.labels)
 	if b.Type == "kms" && len(b.Labels) == 2 {
 		want = 2 // a named provider, checked with the kind
 	}
@@ -216,8 +218,8 @@ func (l *loader) checkLabels(b *hclsyntax.Block, bt blockType) bool {
 	case len(b.Labels) < want:
 		l.report(&hcl.Diagnostic{
 			Severity: hcl.DiagError,
-			Summary:  fmt.Sprintf("Missing %s for %s block", bt.label, b.Type),
-			Detail:   fmt.Sprintf("A %s block has one label, its %s, as in %s.", b.Type, bt.label, bt.example),
+			Summary:  fmt.Sprintf("Missing %s for %s block", bt.labels[len(b.Labels)], b.Type),
+			Detail:   fmt.Sprintf("A %s block has %s, as in %s.", b.Type, labelList(bt.labels), bt.example),
 			Subject:  b.DefRange().Ptr(),
 		})
 		return false
@@ -230,10 +232,21 @@ func (l *loader) checkLabels(b *hclsyntax.Block, bt blockType) bool {
 		})
 		return false
 	}
-	if bt.label == "name" && !hclsyntax.ValidIdentifier(b.Labels[0]) {
+	if len(bt.labels) == 1 && bt.labels[0] == "name" && !hclsyntax.ValidIdentifier(b.Labels[0]) {
 		l.report(invalidName(b.Type, b.Labels[0], b.LabelRanges[0]))
 	}
 	return true
+}
+
+var numberWords = []string{"no", "one", "two", "three"}
+
+// labelList says what a block's labels are: "one label, its name".
+func labelList(labels []string) string {
+	if len(labels) == 1 {
+		return "one label, its " + labels[0]
+	}
+	return fmt.Sprintf("%s labels, its %s and its %s", numberWords[len(labels)],
+		strings.Join(labels[:len(labels)-1], ", its "), labels[len(labels)-1])
 }
 
 func invalidName(blockType, name string, rng hcl.Range) *hcl.Diagnostic {

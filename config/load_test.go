@@ -136,6 +136,23 @@ func render(diags hcl.Diagnostics, files map[string]*hcl.File) string {
 type golden struct {
 	Desired   model.Desired
 	Providers []goldenProvider
+	// Collections say where each collection and field block was declared.
+	Collections []goldenCollection `json:",omitempty"`
+}
+
+type goldenCollection struct {
+	Addr   string
+	Decl   string // file:line, the file without its directory
+	Fields []goldenField
+}
+
+type goldenField struct {
+	Path string
+	Decl string
+}
+
+func goldenDecl(r hcl.Range) string {
+	return fmt.Sprintf("%s:%d", filepath.Base(r.Filename), r.Start.Line)
 }
 
 type goldenProvider struct {
@@ -155,6 +172,13 @@ func goldenOf(cfg *Config) golden {
 			Name: p.Name, Kind: p.Kind, LocalKeyBytes: p.LocalKey.Len(),
 			Region: p.Region, Profile: p.Profile, Endpoint: p.Endpoint, CAFile: p.CAFile,
 		})
+	}
+	for _, c := range cfg.Collections {
+		gc := goldenCollection{Addr: c.Addr.String(), Decl: goldenDecl(c.DeclRange)}
+		for _, f := range c.Fields {
+			gc.Fields = append(gc.Fields, goldenField{Path: f.Path, Decl: goldenDecl(f.DeclRange)})
+		}
+		g.Collections = append(g.Collections, gc)
 	}
 	return g
 }

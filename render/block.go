@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/csfle/csfle/plan"
@@ -16,8 +17,11 @@ import (
 // to the start of the line, where GitHub's diff highlighting looks.
 type block struct {
 	headline string
-	notes    []string
-	body     []line
+	// danger draws the headline in red: the change costs more than its
+	// symbol says (a collection recreated, its data to be migrated).
+	danger bool
+	notes  []string
+	body   []line
 }
 
 // A line of a block's body: indent spaces, a mark column three runes wide,
@@ -35,6 +39,9 @@ const (
 )
 
 func changeBlock(c docChange, namespace string) block {
+	if isCollection(c.Address) {
+		return collectionBlock(c)
+	}
 	b := block{headline: headline(c), notes: notes(c.Reason)}
 	sym := symbol(c.Action)
 	if isIndex(c.Address) {
@@ -49,7 +56,7 @@ func changeBlock(c docChange, namespace string) block {
 	case plan.Delete:
 		oneSided = plan.Delete.Symbol()
 	}
-	b.body = object(c.Address, sym, keyAttrs(c.Before, c.After, oneSided))
+	b.body = object(objectHead(c.Address), sym, keyAttrs(c.Before, c.After, oneSided))
 	return b
 }
 
@@ -61,7 +68,7 @@ func driftBlock(d docDrift) block {
 	return block{
 		headline: driftHeadline(d),
 		notes:    notes(d.Detail),
-		body:     object(d.Address, driftSymbol(d.Kind), keyAttrs(d.Before, d.After, oneSided)),
+		body:     object(objectHead(d.Address), driftSymbol(d.Kind), keyAttrs(d.Before, d.After, oneSided)),
 	}
 }
 
@@ -72,13 +79,34 @@ func notes(s string) []string {
 	return lines(s)
 }
 
-// object wraps attribute lines in `type "name" { ... }`.
-func object(addr, sym string, attrs []line) []line {
+// objectHead is how an address opens its block: `data_key "ssn"`, and
+// `collection "medical" "patients"` for a collection, whose block in the
+// configuration has two labels. A database name cannot hold a dot, so the
+// first dot of the name ends it.
+func objectHead(addr string) string {
 	typ, name := splitAddr(addr)
-	head := clean(typ)
-	if name != "" {
-		head += " " + strconv.Quote(name)
+	if typ == collectionType {
+		if db, coll, ok := strings.Cut(name, "."); ok {
+			return labels(typ, db, coll)
+		}
 	}
+	if name == "" {
+		return clean(typ)
+	}
+	return labels(typ, name)
+}
+
+// labels writes a block's type and its quoted labels.
+func labels(typ string, names ...string) string {
+	s := clean(typ)
+	for _, n := range names {
+		s += " " + strconv.Quote(n)
+	}
+	return s
+}
+
+// object wraps attribute lines in `head { ... }`.
+func object(head, sym string, attrs []line) []line {
 	if len(attrs) == 0 {
 		return []line{{objectIndent, sym, head}}
 	}
@@ -177,17 +205,21 @@ func (a *attrs) addList(mark, name string, elems []line) {
 	a.items = append(a.items, attr{mark: mark, name: name, value: "[", elems: elems})
 }
 
-func (a *attrs) lines() []line {
+func (a *attrs) lines() []line { return a.linesAt(attrIndent) }
+
+// linesAt draws the attributes at an indent: attrIndent for an object's
+// own, elemIndent for those of a block nested in it.
+func (a *attrs) linesAt(indent int) []line {
 	width := 0
 	for _, it := range a.items {
 		width = max(width, utf8.RuneCountInString(it.name))
 	}
 	var out []line
 	for _, it := range a.items {
-		out = append(out, line{attrIndent, it.mark, fmt.Sprintf("%-*s = %s", width, it.name, it.value)})
+		out = append(out, line{indent, it.mark, fmt.Sprintf("%-*s = %s", width, it.name, it.value)})
 		if it.elems != nil {
 			out = append(out, it.elems...)
-			out = append(out, line{attrIndent, "", "]"})
+			out = append(out, line{indent, "", "]"})
 		}
 	}
 	return out

@@ -18,8 +18,8 @@
 // render must never import the MongoDB driver, HCL, cty, or anything that does
 // I/O; its only output is the io.Writer it is given. Whether to use colour is
 // the caller's decision (Options), not something render finds out from the
-// terminal or the environment. Strings that come from the key vault (alt
-// names, master key fields, reasons that quote them) are printed with control
-// characters escaped, so a crafted alt name cannot drive the reader's
-// terminal.
+// terminal or the environment. Strings that come from the key vault or the
+// server (alt names, master key fields, database, collection and field names,
+// reasons that quote them) are printed with control characters escaped, so a
+// crafted alt name cannot drive the reader's terminal.
 package render

@@ -27,11 +27,12 @@ type docBasis struct {
 }
 
 type docChange struct {
-	Address string  `json:"address"`
-	Action  string  `json:"action"`
-	Before  *docKey `json:"before"`
-	After   *docKey `json:"after"`
-	Reason  string  `json:"reason"`
+	Address    string         `json:"address"`
+	Action     string         `json:"action"`
+	Before     *docKey        `json:"before"`
+	After      *docKey        `json:"after"`
+	Collection *docCollChange `json:"collection"`
+	Reason     string         `json:"reason"`
 }
 
 type docDrift struct {
@@ -47,6 +48,29 @@ type docKey struct {
 	AltNames       []string        `json:"alt_names"`
 	MasterKey      model.MasterKey `json:"master_key"`
 	PreventDestroy bool            `json:"prevent_destroy"`
+}
+
+// docCollChange is the collection part of a change to a collection. The
+// document it will write is left out: the views show it field by field.
+type docCollChange struct {
+	Before *docCollection `json:"before"`
+	After  *docCollection `json:"after"`
+}
+
+type docCollection struct {
+	Database string     `json:"database"`
+	Name     string     `json:"name"`
+	Mode     string     `json:"mode"`
+	Fields   []docField `json:"fields"`
+}
+
+type docField struct {
+	Path      string        `json:"path"`
+	BSONType  string        `json:"bson_type"`
+	Algorithm string        `json:"algorithm"`
+	DataKey   string        `json:"data_key"`
+	KeyID     string        `json:"key_id"`
+	Queries   []model.Query `json:"queries"`
 }
 
 // encode marshals the plan into its document form: indented, HTML
@@ -121,6 +145,16 @@ func splitAddr(s string) (typ, name string) {
 	}
 	return a.Type, a.Name
 }
+
+// isCollection reports whether the address is an encrypted collection's.
+func isCollection(addr string) bool {
+	typ, _ := splitAddr(addr)
+	return typ == collectionType
+}
+
+// collectionType is the address type of collection blocks, as
+// model.CollectionAddr makes them.
+var collectionType = model.CollectionAddr("", "").Type
 
 // isIndex reports whether the address is the key vault's keyAltNames index,
 // whose change carries no key and is drawn from what MongoDB requires.

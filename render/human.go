@@ -67,7 +67,7 @@ func (h human) drift(drift []docDrift) {
 func (h human) changes(d *document) {
 	h.println("Actions are shown with these symbols:")
 	for _, a := range legend(d.Changes) {
-		h.println(h.pal.mark(a.Symbol()) + " " + legendName(a))
+		h.println(h.pal.mark(a.Symbol()) + " " + legendName(a, d.Changes))
 	}
 	h.println("")
 	h.println("csfle will perform the following actions:")
@@ -80,7 +80,11 @@ func (h human) changes(d *document) {
 }
 
 func (h human) block(b block) {
-	h.println("  " + h.pal.bold("# "+clean(b.headline)))
+	if b.danger {
+		h.println("  " + h.pal.paint("# "+clean(b.headline), ansiBold, ansiRed))
+	} else {
+		h.println("  " + h.pal.bold("# "+clean(b.headline)))
+	}
 	for _, n := range b.notes {
 		h.println("  # " + n)
 	}

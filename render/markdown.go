@@ -145,6 +145,9 @@ func fenceFor(body []string) string {
 }
 
 func keyIDCell(c docChange) string {
+	if isCollection(c.Address) {
+		return "" // a collection's fields name their keys in Details
+	}
 	for _, k := range []*docKey{c.Before, c.After} {
 		if k != nil && k.ID != "" {
 			return code(k.ID)
@@ -159,6 +162,9 @@ func keyIDCell(c docChange) string {
 // changeDetails says in a few words what a change does to a key: what
 // changes when there are both sides, the key itself when there is one.
 func changeDetails(c docChange) string {
+	if isCollection(c.Address) {
+		return collectionDetails(c)
+	}
 	if isIndex(c.Address) {
 		return "unique index on " + code("keyAltNames") + ", partial: " + code("{ keyAltNames: { $exists: true } }")
 	}

@@ -37,7 +37,7 @@ func headline(c docChange) string {
 // driftHeadline says what happened to an object outside csfle.
 func driftHeadline(d docDrift) string {
 	switch d.Kind {
-	case "deleted", "rewrapped", "renamed":
+	case "deleted", "rewrapped", "renamed", "edited":
 		return d.Address + " was " + d.Kind + " outside csfle"
 	}
 	return d.Address + " was changed outside csfle (" + d.Kind + ")"
@@ -51,14 +51,32 @@ func driftSymbol(kind string) string {
 	return plan.Update.Symbol()
 }
 
-// legendName explains a symbol in the legend above the changes.
-func legendName(a plan.Action) string {
+// legendName explains a symbol in the legend above the changes. A
+// collection is replaced by recreating it, which leaves its documents
+// behind, so the legend does not call that "delete, then create".
+func legendName(a plan.Action, changes []docChange) string {
 	switch a {
 	case plan.Update:
 		return "update in place"
 	case plan.Rewrap:
 		return "rewrap (same key, new master key)"
 	case plan.Replace:
+		var keys, colls bool
+		for _, c := range changes {
+			if ca, ok := action(c.Action); ok && ca == plan.Replace {
+				if isCollection(c.Address) {
+					colls = true
+				} else {
+					keys = true
+				}
+			}
+		}
+		switch {
+		case colls && keys:
+			return "delete, then create (a collection: recreate, then migrate its data)"
+		case colls:
+			return "recreate, then migrate the data"
+		}
 		return "delete, then create"
 	case plan.Adopt:
 		return "adopt into state (nothing written to the key vault)"
@@ -83,11 +101,21 @@ func legend(changes []docChange) []plan.Action {
 	return out
 }
 
-// counts summarises the document's changes as plan.Summarize would, but
-// from the document, which is all the views may look at.
-func counts(changes []docChange) plan.Summary {
-	var s plan.Summary
+// tally counts the document's changes as plan.Summarize would, but from
+// the document, which is all the views may look at, and with the changes
+// to collections apart from those to the key vault.
+type tally struct {
+	keys, collections plan.Summary
+	hasCollections    bool
+}
+
+func counts(changes []docChange) tally {
+	var t tally
 	for _, c := range changes {
+		s := &t.keys
+		if isCollection(c.Address) {
+			s, t.hasCollections = &t.collections, true
+		}
 		a, _ := action(c.Action)
 		switch a {
 		case plan.Create:
@@ -104,12 +132,16 @@ func counts(changes []docChange) plan.Summary {
 			s.Adopt++
 		}
 	}
-	return s
+	return t
 }
 
 // planCounts is the body of the "Plan:" line. Replace is rare (data keys are
-// rewrapped, not replaced) so it is only mentioned when it happens.
-func planCounts(s plan.Summary) string {
+// rewrapped, not replaced) so it is only mentioned when it happens. Changes
+// to collections are counted in a sentence of their own, after the key
+// vault's, so that a plan of keys alone reads as it always has and "1 to
+// delete" never leaves the reader wondering whether a key goes.
+func planCounts(t tally) string {
+	s := t.keys
 	parts := []string{
 		fmt.Sprintf("%d to create", s.Create),
 		fmt.Sprintf("%d to rewrap", s.Rewrap),
@@ -120,7 +152,25 @@ func planCounts(s plan.Summary) string {
 		parts = append(parts, fmt.Sprintf("%d to replace", s.Replace))
 	}
 	parts = append(parts, fmt.Sprintf("%d to adopt", s.Adopt))
-	return strings.Join(parts, ", ") + "."
+	out := strings.Join(parts, ", ") + "."
+	if !t.hasCollections {
+		return out
+	}
+	// Collections are never rewrapped; they are adopted, and replaced only
+	// in Queryable Encryption, so those two are said when they happen.
+	s = t.collections
+	parts = []string{
+		fmt.Sprintf("%d to create", s.Create),
+		fmt.Sprintf("%d to update", s.Update),
+		fmt.Sprintf("%d to delete", s.Delete),
+	}
+	if s.Replace > 0 {
+		parts = append(parts, fmt.Sprintf("%d to replace", s.Replace))
+	}
+	if s.Adopt > 0 {
+		parts = append(parts, fmt.Sprintf("%d to adopt", s.Adopt))
+	}
+	return out + " Collections: " + strings.Join(parts, ", ") + "."
 }
 
 const (

@@ -1,0 +1,24 @@
+key_vault {
+  uri = env("CSFLE_DEV_MONGODB_URI")
+}
+kms "local" {
+  key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+P0BBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWltcXV5f"
+}
+
+data_key "ssn" {
+  kms = kms.local
+}
+
+collection "medical" "patients" {
+  field { # ERROR: Missing path for field
+    data_key  = data_key.ssn
+    algorithm = "random"
+  }
+  field "ssn" {
+    data_key  = data_key.ssn
+    algorithm = "random"
+    query "equality" { # ERROR: Extraneous label for query
+    }
+    color = "red" # ERROR: Unsupported argument
+  }
+}

@@ -1,0 +1,27 @@
+key_vault {
+  uri = env("CSFLE_DEV_MONGODB_URI")
+}
+kms "local" {
+  key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+P0BBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWltcXV5f"
+}
+
+data_key "ssn" {
+  kms = kms.local
+}
+
+collection "medical" "patients" {
+  field "ssn" { # ERROR: Missing required argument
+    data_key  = data_key.ssn
+    bson_type = "string"
+  }
+  field "name" { # ERROR: Missing required argument
+    algorithm = "random"
+  }
+}
+
+collection "medical" "visits" {
+  mode = "schema_map"
+  field "notes" { # ERROR: Missing required argument
+    data_key = data_key.ssn
+  }
+}

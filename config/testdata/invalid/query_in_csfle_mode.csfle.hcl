@@ -1,0 +1,21 @@
+key_vault {
+  uri = env("CSFLE_DEV_MONGODB_URI")
+}
+kms "local" {
+  key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+P0BBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWltcXV5f"
+}
+
+data_key "salary" {
+  kms = kms.local
+}
+
+collection "hr" "employees" {
+  field "salary" {
+    data_key  = data_key.salary
+    bson_type = "int"
+    algorithm = "deterministic"
+    query { # ERROR: Query needs queryable mode
+      type = "equality"
+    }
+  }
+}

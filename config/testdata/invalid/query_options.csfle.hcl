@@ -1,0 +1,38 @@
+key_vault {
+  uri = env("CSFLE_DEV_MONGODB_URI")
+}
+kms "local" {
+  key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+P0BBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWltcXV5f"
+}
+
+data_key "a" {
+  kms = kms.local
+}
+
+data_key "b" {
+  kms = kms.local
+}
+
+collection "hr" "employees" {
+  mode = "queryable"
+  field "salary" {
+    data_key  = data_key.a
+    bson_type = "int"
+    query {
+      type        = "range"
+      contention  = -1 # ERROR: Invalid query option
+      min         = 0
+      max         = 10
+      sparsity    = 5 # ERROR: Invalid query option
+      trim_factor = 4 # ERROR: Invalid query option
+    }
+  }
+  field "badge" {
+    data_key  = data_key.b
+    bson_type = "string"
+    query {
+      type       = "equality"
+      contention = 1.5 # ERROR: Invalid query option
+    }
+  }
+}
