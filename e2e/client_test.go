@@ -62,12 +62,22 @@ func keyBinary(t *testing.T, b64 string) primitive.Binary {
 
 func (a *app) encrypt(keyID, value string) primitive.Binary {
 	a.t.Helper()
+	return a.encryptWith(keyID, value, "AEAD_AES_256_CBC_HMAC_SHA_512-Random")
+}
+
+func (a *app) encryptDet(keyID, value string) primitive.Binary {
+	a.t.Helper()
+	return a.encryptWith(keyID, value, "AEAD_AES_256_CBC_HMAC_SHA_512-Deterministic")
+}
+
+func (a *app) encryptWith(keyID, value, algorithm string) primitive.Binary {
+	a.t.Helper()
 	typ, data, err := bson.MarshalValue(value)
 	if err != nil {
 		a.t.Fatal(err)
 	}
 	ct, err := a.ce.Encrypt(context.Background(), bson.RawValue{Type: typ, Value: data},
-		options.Encrypt().SetAlgorithm("AEAD_AES_256_CBC_HMAC_SHA_512-Random").SetKeyID(keyBinary(a.t, keyID)))
+		options.Encrypt().SetAlgorithm(algorithm).SetKeyID(keyBinary(a.t, keyID)))
 	if err != nil {
 		a.t.Fatalf("encrypt with key %s: %v", keyID, err)
 	}

@@ -181,15 +181,17 @@ func (w *workspace) ok(args ...string) result {
 func (w *workspace) keyIDs() map[string]string {
 	w.t.Helper()
 	r := w.ok("output", "-json")
-	var m map[string]struct {
-		ID     string `json:"id"`
-		Base64 string `json:"base64"`
+	var m struct {
+		DataKeys map[string]struct {
+			ID     string `json:"id"`
+			Base64 string `json:"base64"`
+		} `json:"data_keys"`
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &m); err != nil {
 		w.t.Fatalf("output -json: %v\n%s", err, r.stdout)
 	}
 	out := map[string]string{}
-	for k, v := range m {
+	for k, v := range m.DataKeys {
 		out[k] = v.Base64
 	}
 	return out

@@ -324,10 +324,12 @@ func TestAltNamesUpdate(t *testing.T) {
 	if len(docs) != 2 || w.keyIDs()["billing"] != ids["billing"] {
 		t.Errorf("update changed the ids: %v", docs)
 	}
-	var out map[string]struct {
-		AltNames []string `json:"alt_names"`
+	var out struct {
+		DataKeys map[string]struct {
+			AltNames []string `json:"alt_names"`
+		} `json:"data_keys"`
 	}
-	if err := json.Unmarshal([]byte(w.ok("output", "-json").stdout), &out); err != nil || len(out["billing"].AltNames) != 3 {
+	if err := json.Unmarshal([]byte(w.ok("output", "-json").stdout), &out); err != nil || len(out.DataKeys["billing"].AltNames) != 3 {
 		t.Errorf("state's alt names for billing: %v %+v", err, out)
 	}
 	expect(t, w.run("plan", "-detailed-exitcode"), 0, "stdout", "No changes.")

@@ -33,7 +33,7 @@ func (s *Session) CheckFresh(ctx context.Context, p *plan.Plan) error {
 	if b.Namespace != s.Config.KeyVault.Namespace {
 		return &StaleError{Reason: fmt.Sprintf("it was made for key vault %s, and the configuration names %s", b.Namespace, s.Config.KeyVault.Namespace)}
 	}
-	live, err := s.vault.Read(ctx)
+	live, err := s.readLive(ctx)
 	if err != nil {
 		return err
 	}
@@ -102,6 +102,21 @@ func (r *recorder) PutKey(ctx context.Context, k model.PriorKey) error {
 func (r *recorder) RemoveKey(ctx context.Context, addr model.Addr) error {
 	r.state.RemoveKey(addr)
 	return r.write(ctx)
+}
+
+func (r *recorder) PutCollection(ctx context.Context, c model.PriorCollection) error {
+	r.state.SetCollection(c)
+	return r.write(ctx)
+}
+
+func (r *recorder) RemoveCollection(ctx context.Context, addr model.Addr) error {
+	r.state.RemoveCollection(addr)
+	return r.write(ctx)
+}
+
+func (r *recorder) KeyID(addr model.Addr) (model.KeyID, bool) {
+	k, ok := r.state.Key(addr)
+	return k.ID, ok
 }
 
 func (r *recorder) SetIndexUnsupported(ctx context.Context, reason string) error {

@@ -33,6 +33,14 @@ type Options struct {
 	Concurrency int
 	LookupEnv   func(string) (string, bool)
 	Version     string // csfle's version, recorded in the state
+	// ScanAll makes the in-use check before a key delete scan every field
+	// of every collection of the cluster, not only the declared paths of
+	// the managed collections.
+	ScanAll bool
+	// AllowReplace lets a plan recreate Queryable Encryption collections.
+	AllowReplace bool
+	// ScanProgress, if set, is told how many documents a scan has read.
+	ScanProgress func(scanned int64)
 }
 
 func (o Options) statePath() string {

@@ -23,6 +23,15 @@ type Vault interface {
 	// names, bypassing any cache of unwrapped keys.
 	VerifyDecrypt(ctx context.Context, id model.KeyID) error
 	CreateAltNamesIndex(ctx context.Context) error
+
+	// CreateCollection creates a collection with a $jsonSchema validator or
+	// with encryptedFields, and reads it back.
+	CreateCollection(ctx context.Context, db, coll, jsonSchema, encryptedFields string) error
+	// SetValidator replaces (or, with "", removes) a collection's
+	// $jsonSchema validator, and reads it back.
+	SetValidator(ctx context.Context, db, coll, jsonSchema string) error
+	// RenameAside renames a collection to coll_suffix and returns the name.
+	RenameAside(ctx context.Context, db, coll, suffix string) (string, error)
 }
 
 // Recorder persists the outcome of each step before the next one starts.
@@ -31,6 +40,11 @@ type Recorder interface {
 	PutKey(ctx context.Context, k model.PriorKey) error
 	RemoveKey(ctx context.Context, addr model.Addr) error
 	SetIndexUnsupported(ctx context.Context, reason string) error
+	PutCollection(ctx context.Context, c model.PriorCollection) error
+	RemoveCollection(ctx context.Context, addr model.Addr) error
+	// KeyID is the id the state records for a data key: collections are
+	// written with the ids of keys created earlier in the same apply.
+	KeyID(addr model.Addr) (model.KeyID, bool)
 }
 
 // Phase is where a change is in its life.

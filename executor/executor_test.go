@@ -17,15 +17,17 @@ import (
 
 // fakeVault is an in-memory key vault with knobs to make it fail or lie.
 type fakeVault struct {
-	mu          sync.Mutex
-	keys        map[model.KeyID]model.LiveKey
-	next        byte
-	failCreate  map[string]bool // by first alt name
-	lieOnRewrap bool
-	noDecrypt   map[string]bool // by provider
-	noIndex     bool
-	index       bool
-	calls       []string
+	mu           sync.Mutex
+	keys         map[model.KeyID]model.LiveKey
+	next         byte
+	failCreate   map[string]bool // by first alt name
+	lieOnRewrap  bool
+	noDecrypt    map[string]bool // by provider
+	noIndex      bool
+	index        bool
+	noValidators bool
+	collections  map[string]string
+	calls        []string
 }
 
 func newFakeVault(keys ...model.LiveKey) *fakeVault {
@@ -127,15 +129,77 @@ func (v *fakeVault) CreateAltNamesIndex(context.Context) error {
 	return nil
 }
 
+func (v *fakeVault) CreateCollection(_ context.Context, db, coll, jsonSchema, encryptedFields string) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.noValidators && jsonSchema != "" {
+		return errors.New("vault: create with a validator: the server does not support it (NotImplemented)")
+	}
+	if v.collections == nil {
+		v.collections = map[string]string{}
+	}
+	v.collections[db+"."+coll] = jsonSchema + encryptedFields
+	v.log("create collection %s.%s", db, coll)
+	return nil
+}
+
+func (v *fakeVault) SetValidator(_ context.Context, db, coll, jsonSchema string) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.noValidators {
+		return errors.New("vault: collMod: the server does not support it (NotImplemented)")
+	}
+	if v.collections == nil {
+		v.collections = map[string]string{}
+	}
+	v.collections[db+"."+coll] = jsonSchema
+	v.log("collMod %s.%s", db, coll)
+	return nil
+}
+
+func (v *fakeVault) RenameAside(_ context.Context, db, coll, suffix string) (string, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	to := coll + "_" + suffix
+	v.collections[db+"."+to] = v.collections[db+"."+coll]
+	delete(v.collections, db+"."+coll)
+	v.log("rename %s.%s aside", db, coll)
+	return to, nil
+}
+
 // fakeRecorder is the state, recorded after every step.
 type fakeRecorder struct {
 	keys        map[model.Addr]model.PriorKey
+	collections map[model.Addr]model.PriorCollection
 	writes      int
 	unsupported string
 	failAfter   int // fail the write after this many, if > 0
 }
 
-func newRecorder() *fakeRecorder { return &fakeRecorder{keys: map[model.Addr]model.PriorKey{}} }
+func newRecorder() *fakeRecorder {
+	return &fakeRecorder{keys: map[model.Addr]model.PriorKey{}, collections: map[model.Addr]model.PriorCollection{}}
+}
+
+func (r *fakeRecorder) PutCollection(_ context.Context, c model.PriorCollection) error {
+	if err := r.write(); err != nil {
+		return err
+	}
+	r.collections[c.Addr] = c
+	return nil
+}
+
+func (r *fakeRecorder) RemoveCollection(_ context.Context, a model.Addr) error {
+	if err := r.write(); err != nil {
+		return err
+	}
+	delete(r.collections, a)
+	return nil
+}
+
+func (r *fakeRecorder) KeyID(a model.Addr) (model.KeyID, bool) {
+	k, ok := r.keys[a]
+	return k.ID, ok
+}
 
 func (r *fakeRecorder) write() error {
 	if r.failAfter > 0 && r.writes >= r.failAfter {
@@ -400,5 +464,63 @@ func TestInterruptFinishesAndRecordsTheStepInFlight(t *testing.T) {
 	}
 	if _, ok := rec.keys[model.DataKeyAddr("a")]; !ok || len(v.keys) != 1 {
 		t.Errorf("the step in flight was not recorded: state %v, vault %d keys", rec.keys, len(v.keys))
+	}
+}
+
+func TestCollectionIsWrittenWithTheIDOfAKeyCreatedEarlierInTheApply(t *testing.T) {
+	v := newFakeVault()
+	rec := newRecorder()
+	coll := &plan.Collection{Database: "medical", Name: "patients", Mode: model.ModeValidator, Fields: []plan.CollectionField{{
+		EncryptedField: model.EncryptedField{Path: "ssn", BSONType: "string", Algorithm: model.AlgorithmDeterministic, Key: model.DataKeyAddr("ssn")}}}}
+	p := &plan.Plan{Changes: []plan.Change{
+		{Addr: model.DataKeyAddr("ssn"), Action: plan.Create, After: &plan.Key{AltNames: []string{"ssn"}, MasterKey: local}},
+		{Addr: model.CollectionAddr("medical", "patients"), Action: plan.Create, Collection: &plan.CollectionChange{After: coll}},
+	}}
+	if _, err := Apply(context.Background(), p, v, rec, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	id := rec.keys[model.DataKeyAddr("ssn")].ID
+	doc := v.collections["medical.patients"]
+	if !strings.Contains(doc, id.Base64()) || !strings.Contains(doc, "Deterministic") {
+		t.Errorf("validator written = %s, want it to name key %s", doc, id.Base64())
+	}
+	got := rec.collections[model.CollectionAddr("medical", "patients")]
+	if got.Document != doc || got.Mode != model.ModeValidator || len(got.Fields) != 1 {
+		t.Errorf("state of the collection = %+v", got)
+	}
+}
+
+func TestCollectionTheServerRefusesIsNotRecorded(t *testing.T) {
+	v := newFakeVault()
+	v.noValidators = true
+	rec := newRecorder()
+	rec.keys[model.DataKeyAddr("ssn")] = model.PriorKey{Addr: model.DataKeyAddr("ssn"), ID: *kid(1)}
+	coll := &plan.Collection{Database: "medical", Name: "patients", Mode: model.ModeValidator, Fields: []plan.CollectionField{{
+		EncryptedField: model.EncryptedField{Path: "ssn", BSONType: "string", Algorithm: model.AlgorithmRandom, Key: model.DataKeyAddr("ssn")}}}}
+	p := &plan.Plan{Changes: []plan.Change{{Addr: model.CollectionAddr("medical", "patients"), Action: plan.Create, Collection: &plan.CollectionChange{After: coll}}}}
+	_, err := Apply(context.Background(), p, v, rec, Options{})
+	if err == nil || !strings.Contains(err.Error(), "does not support it") {
+		t.Fatalf("err = %v", err)
+	}
+	if len(rec.collections) != 0 || rec.writes != 0 {
+		t.Errorf("a refused collection was recorded: %+v", rec.collections)
+	}
+}
+
+func TestSchemaMapCollectionWritesNothingToTheServer(t *testing.T) {
+	v := newFakeVault()
+	rec := newRecorder()
+	rec.keys[model.DataKeyAddr("ssn")] = model.PriorKey{Addr: model.DataKeyAddr("ssn"), ID: *kid(1)}
+	coll := &plan.Collection{Database: "hr", Name: "employees", Mode: model.ModeSchemaMap, Fields: []plan.CollectionField{{
+		EncryptedField: model.EncryptedField{Path: "ssn", BSONType: "string", Algorithm: model.AlgorithmDeterministic, Key: model.DataKeyAddr("ssn")}}}}
+	p := &plan.Plan{Changes: []plan.Change{{Addr: model.CollectionAddr("hr", "employees"), Action: plan.Create, Collection: &plan.CollectionChange{After: coll}}}}
+	if _, err := Apply(context.Background(), p, v, rec, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(v.collections) != 0 || len(v.calls) != 0 {
+		t.Errorf("schema_map wrote to the server: %v", v.calls)
+	}
+	if c := rec.collections[model.CollectionAddr("hr", "employees")]; !strings.Contains(c.Document, kid(1).Base64()) {
+		t.Errorf("recorded document = %q", c.Document)
 	}
 }

@@ -17,6 +17,9 @@ func (e *executor) apply(ctx context.Context, c plan.Change) (model.KeyID, strin
 		warning, err := e.createIndex(ctx)
 		return model.KeyID{}, warning, err
 	}
+	if c.Collection != nil {
+		return model.KeyID{}, "", e.collection(ctx, c)
+	}
 	switch c.Action {
 	case plan.Create:
 		return e.create(ctx, c)

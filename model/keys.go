@@ -189,6 +189,16 @@ func (l Live) Digest() string {
 			buf = buf[:0]
 		}
 	}
+	buf = binary.AppendUvarint(buf, uint64(len(l.Collections)))
+	for _, c := range l.Collections {
+		field(c.Database)
+		field(c.Name)
+		field(fmt.Sprint(c.Exists, c.OtherValidator))
+		field(c.JSONSchema)
+		field(c.ValidationLevel)
+		field(c.ValidationAction)
+		field(c.EncryptedFields)
+	}
 	h.Write(buf)
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }

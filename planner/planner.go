@@ -15,6 +15,9 @@ type Options struct {
 	// Destroy plans the deletion of every managed key, as if the
 	// configuration declared none.
 	Destroy bool
+	// AllowReplace lets a plan recreate a Queryable Encryption collection
+	// whose encryptedFields changed.
+	AllowReplace bool
 }
 
 // Refusal is a reason the planner will not produce a plan. It names the
@@ -65,9 +68,12 @@ type planner struct {
 	// Changes are collected by phase so the plan runs in dependency order:
 	// the index that guards alt names, then keys appear, change, and go.
 	index, adopts, creates, updates, rewraps, deletes []plan.Change
-	drift                                             []plan.Drift
-	warnings                                          []string
-	refusals                                          []Refusal
+	// collections change after the keys they name exist, and before keys
+	// they no longer name are deleted.
+	collections []plan.Change
+	drift       []plan.Drift
+	warnings    []string
+	refusals    []Refusal
 }
 
 func (p *planner) run() (*plan.Plan, []Refusal) {
@@ -84,6 +90,7 @@ func (p *planner) run() (*plan.Plan, []Refusal) {
 			p.planDelete(k)
 		}
 	}
+	p.planCollections()
 	if len(p.refusals) > 0 {
 		return nil, p.refusals
 	}
@@ -100,7 +107,7 @@ func (p *planner) run() (*plan.Plan, []Refusal) {
 		Drift:    p.drift,
 		Warnings: p.warnings,
 	}
-	for _, phase := range [][]plan.Change{p.index, p.adopts, p.creates, p.updates, p.rewraps, p.deletes} {
+	for _, phase := range [][]plan.Change{p.index, p.adopts, p.creates, p.updates, p.rewraps, p.collections, p.deletes} {
 		out.Changes = append(out.Changes, phase...)
 	}
 	if out.Drift == nil {

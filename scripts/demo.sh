@@ -2,7 +2,9 @@
 # Runs csfle's main job end to end on the development environment:
 # starts FerretDB and local-kms on 127.0.0.1, applies examples/quickstart,
 # then the guide's migration (examples/local-to-aws): keys created under a
-# local master key, then rewrapped under an AWS KMS key with the same ids.
+# local master key, then rewrapped under an AWS KMS key with the same ids;
+# then an encrypted collection whose key is replaced (examples/replace-key)
+# and the schemaMap exported for applications.
 # Everything it writes goes under .dev/demo; the servers stop when it ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,5 +51,16 @@ cp examples/local-to-aws/2-aws/main.csfle.hcl "$work/migration/main.csfle.hcl"
 step "A second plan finds nothing to do"
 "$csfle" -chdir "$work/migration" plan -detailed-exitcode -var "cmk_arn=$CSFLE_DEV_AWS_KEY_ARN"
 "$csfle" -chdir "$work/migration" output
+
+step "Encrypted collections: a key replaced the guide's way (examples/replace-key)"
+mkdir -p "$work/replace-key"
+head -c 96 /dev/urandom | base64 -w0 >"$work/replace-key/master-key.txt"
+cp examples/replace-key/1-before/main.csfle.hcl "$work/replace-key/"
+"$csfle" -chdir "$work/replace-key" apply -auto-approve
+cp examples/replace-key/2-new-key/main.csfle.hcl "$work/replace-key/"
+"$csfle" -chdir "$work/replace-key" apply -auto-approve
+"$csfle" -chdir "$work/replace-key" output
+"$csfle" -chdir "$work/replace-key" schema export -schema-map schema-map.json
+cat "$work/replace-key/schema-map.json"
 
 step "Done. The configurations, state files and saved plan are in $work"

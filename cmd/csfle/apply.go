@@ -23,7 +23,7 @@ import (
 )
 
 func applyFlags() []cli.Flag {
-	return concat(varFlags(), stateFlags(), []cli.Flag{
+	return concat(varFlags(), stateFlags(), safetyFlags(), []cli.Flag{
 		&cli.BoolFlag{Name: "auto-approve", Usage: "apply without asking for confirmation (for CI)"},
 		&cli.BoolFlag{Name: "json", Usage: "print the plan and the result as one JSON document"},
 		&cli.IntFlag{Name: "concurrency", Usage: "how many independent changes to run at once", Value: 4},
@@ -74,6 +74,9 @@ csfle apply after csfle plan -destroy.`,
 
 func runApply(c *cli.Context, popts planner.Options, planFile string) error {
 	o := engineOptions(c)
+	progress, progressDone := scanProgress(c)
+	defer progressDone()
+	o.ScanProgress = progress
 	if c.Bool("json") && planFile == "" && !c.Bool("auto-approve") {
 		return cli.Exit("Error: -json prints no plan to approve; use it with -auto-approve or with a saved plan", exitError)
 	}

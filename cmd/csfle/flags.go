@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"time"
 
@@ -27,6 +28,15 @@ func stateFlags() []cli.Flag {
 	}
 }
 
+// safetyFlags are the options of commands that may delete keys or
+// recreate collections.
+func safetyFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "scan-all", Usage: "before deleting a key, scan every field of every collection of the cluster for data it encrypted, not only the declared encrypted fields"},
+		&cli.BoolFlag{Name: "allow-replace", Usage: "allow recreating Queryable Encryption collections whose encryptedFields changed (the old one is renamed aside; its data must be migrated)"},
+	}
+}
+
 func concat(groups ...[]cli.Flag) []cli.Flag {
 	var out []cli.Flag
 	for _, g := range groups {
@@ -49,6 +59,8 @@ func engineOptions(c *cli.Context) engine.Options {
 	if c.IsSet("concurrency") {
 		o.Concurrency = c.Int("concurrency")
 	}
+	o.ScanAll = c.Bool("scan-all")
+	o.AllowReplace = c.Bool("allow-replace")
 	if o.LockTimeout == 0 {
 		o.LockTimeout = time.Millisecond // try once
 	}
@@ -80,4 +92,21 @@ func anyParentNoColor(c *cli.Context) bool {
 func isTerminal(r any) bool {
 	f, ok := r.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// scanProgress shows a scan's progress on standard error when it is a
+// terminal; done ends the line. Elsewhere both do nothing.
+func scanProgress(c *cli.Context) (progress func(int64), done func()) {
+	if !isTerminal(c.App.ErrWriter) {
+		return nil, func() {}
+	}
+	shown := false
+	return func(n int64) {
+			shown = true
+			fmt.Fprintf(c.App.ErrWriter, "\rScanning for data encrypted with the keys to delete: %d documents", n)
+		}, func() {
+			if shown {
+				fmt.Fprintln(c.App.ErrWriter)
+			}
+		}
 }

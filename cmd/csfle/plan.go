@@ -26,7 +26,7 @@ unwrap the key with the configured credentials.
 
 Exit status: 0 success, 1 error; with -detailed-exitcode, 0 no changes,
 1 error, 2 changes present.`,
-		Flags: concat(varFlags(), stateFlags(), []cli.Flag{
+		Flags: concat(varFlags(), stateFlags(), safetyFlags(), []cli.Flag{
 			&cli.StringFlag{Name: "out", Usage: "save the plan to `FILE` for csfle apply FILE"},
 			&cli.BoolFlag{Name: "destroy", Usage: "plan the deletion of every managed key"},
 			&cli.BoolFlag{Name: "json", Usage: "print the plan as a versioned JSON document"},
@@ -38,6 +38,9 @@ Exit status: 0 success, 1 error; with -detailed-exitcode, 0 no changes,
 				return err
 			}
 			o := engineOptions(c)
+			progress, progressDone := scanProgress(c)
+			defer progressDone()
+			o.ScanProgress = progress
 			cfg, err := loadConfig(c, o)
 			if err != nil {
 				return err

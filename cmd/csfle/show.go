@@ -139,20 +139,12 @@ scripts. -json prints a JSON object keyed by data key name.`,
 				fmt.Fprintln(c.App.Writer, keys[0].ID.Base64())
 				return nil
 			}
+			var collections []model.PriorCollection
+			if st != nil && name == "" {
+				collections = st.Collections
+			}
 			if c.Bool("json") {
-				type out struct {
-					ID       string   `json:"id"`
-					Base64   string   `json:"base64"`
-					AltNames []string `json:"alt_names"`
-					Provider string   `json:"kms_provider"`
-				}
-				m := map[string]out{}
-				for _, k := range keys {
-					m[k.Addr.Name] = out{k.ID.String(), k.ID.Base64(), k.AltNames, k.MasterKey.Provider}
-				}
-				enc := json.NewEncoder(c.App.Writer)
-				enc.SetIndent("", "  ")
-				return enc.Encode(m)
+				return writeOutputJSON(c.App.Writer, keys, collections)
 			}
 			if len(keys) == 0 {
 				fmt.Fprintln(c.App.Writer, "No data keys in the state yet.")
@@ -163,7 +155,75 @@ scripts. -json prints a JSON object keyed by data key name.`,
 				}
 				fmt.Fprintf(c.App.Writer, "%s\n  id        = %s\n  base64    = %s\n  alt_names = %s\n", k.Addr, k.ID, k.ID.Base64(), quoteList(k.AltNames))
 			}
+			writeOutputCollections(c.App.Writer, keys, collections)
 			return nil
 		},
+	}
+}
+
+type outputKey struct {
+	ID       string   `json:"id"`
+	Base64   string   `json:"base64"`
+	AltNames []string `json:"alt_names"`
+	Provider string   `json:"kms_provider"`
+}
+
+type outputField struct {
+	Path      string `json:"path"`
+	BSONType  string `json:"bson_type,omitempty"`
+	Algorithm string `json:"algorithm,omitempty"`
+	DataKey   string `json:"data_key"`
+	KeyID     string `json:"key_id,omitempty"`
+}
+
+type outputCollection struct {
+	Mode   string        `json:"mode"`
+	Fields []outputField `json:"fields"`
+}
+
+func outputFields(keys []model.PriorKey, c model.PriorCollection) []outputField {
+	ids := map[model.Addr]model.KeyID{}
+	for _, k := range keys {
+		ids[k.Addr] = k.ID
+	}
+	var out []outputField
+	for _, f := range c.Fields {
+		of := outputField{Path: f.Path, BSONType: f.BSONType, Algorithm: f.Algorithm, DataKey: f.Key.String()}
+		if id, ok := ids[f.Key]; ok {
+			of.KeyID = id.String()
+		}
+		out = append(out, of)
+	}
+	return out
+}
+
+func writeOutputJSON(w io.Writer, keys []model.PriorKey, collections []model.PriorCollection) error {
+	doc := struct {
+		DataKeys    map[string]outputKey        `json:"data_keys"`
+		Collections map[string]outputCollection `json:"collections"`
+	}{map[string]outputKey{}, map[string]outputCollection{}}
+	for _, k := range keys {
+		doc.DataKeys[k.Addr.Name] = outputKey{k.ID.String(), k.ID.Base64(), k.AltNames, k.MasterKey.Provider}
+	}
+	for _, c := range collections {
+		doc.Collections[c.Database+"."+c.Name] = outputCollection{Mode: c.Mode, Fields: outputFields(keys, c)}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
+}
+
+// writeOutputCollections lists, per collection, each encrypted field and
+// the key it uses.
+func writeOutputCollections(w io.Writer, keys []model.PriorKey, collections []model.PriorCollection) {
+	for _, c := range collections {
+		fmt.Fprintf(w, "\n%s (%s)\n", c.Addr, c.Mode)
+		for _, f := range outputFields(keys, c) {
+			how := f.Algorithm
+			if how == "" {
+				how = "queryable"
+			}
+			fmt.Fprintf(w, "  %-24s %-8s %-13s %s %s\n", f.Path, f.BSONType, how, f.DataKey, f.KeyID)
+		}
 	}
 }
