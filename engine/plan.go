@@ -38,7 +38,7 @@ func (s *Session) Plan(ctx context.Context, opts planner.Options) (*plan.Plan, e
 	if err := s.checkUnwrap(ctx, p); err != nil {
 		return nil, err
 	}
-	if err := s.checkUsage(ctx, p); err != nil {
+	if err := s.checkUsage(ctx, p, live); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -76,22 +76,28 @@ func (s *Session) managedNamespaces() []string {
 	return out
 }
 
-// checkUsage refuses to delete a key that documents still use. By default
-// it scans the encrypted paths of every managed collection; with ScanAll,
-// every field of every collection of the cluster.
-func (s *Session) checkUsage(ctx context.Context, p *plan.Plan) error {
+// checkUsage refuses to delete a key that documents still use: that hold
+// ciphertext made with it, or that name it by alt name in a field a keyId
+// pointer of their collection's $jsonSchema reads. By default it scans the
+// encrypted paths of every managed collection; with ScanAll, every field of
+// every collection of the cluster.
+func (s *Session) checkUsage(ctx context.Context, p *plan.Plan, live model.Live) error {
 	var ids []model.KeyID
+	altNames := map[string]model.KeyID{}
 	for _, c := range p.Changes {
 		if c.Action == plan.Delete && c.Addr.Type == "data_key" {
 			if id, ok := c.KeyID(); ok {
 				ids = append(ids, id)
+				for _, a := range c.Before.AltNames {
+					altNames[a] = id
+				}
 			}
 		}
 	}
 	if len(ids) == 0 {
 		return nil
 	}
-	targets, scanned, err := s.scanTargets(ctx)
+	targets, scanned, err := s.scanTargets(ctx, live)
 	if err != nil {
 		return err
 	}
@@ -99,13 +105,25 @@ func (s *Session) checkUsage(ctx context.Context, p *plan.Plan) error {
 	if err != nil {
 		return err
 	}
+	named, err := s.vault.CountAltNameReferences(ctx, targets, altNames)
+	if err != nil {
+		return err
+	}
+	for id, byNS := range named {
+		if usage[id] == nil {
+			usage[id] = map[string]int64{}
+		}
+		for ns, n := range byNS {
+			usage[id][ns] += n
+		}
+	}
 	if refusals := planner.CheckUsage(p, usage, scanned); len(refusals) > 0 {
 		return s.refused(refusals)
 	}
 	return nil
 }
 
-func (s *Session) scanTargets(ctx context.Context) ([]vault.ScanTarget, string, error) {
+func (s *Session) scanTargets(ctx context.Context, live model.Live) ([]vault.ScanTarget, string, error) {
 	if s.opts.ScanAll {
 		targets, err := s.vault.AllCollections(ctx)
 		return targets, fmt.Sprintf("every field of the %d collections of the cluster", len(targets)), err
@@ -125,10 +143,18 @@ func (s *Session) scanTargets(ctx context.Context) ([]vault.ScanTarget, string, 
 	for _, c := range s.state.Collections {
 		add(c.Database+"."+c.Name, c.Fields)
 	}
+	validators := map[string]string{}
+	for _, c := range live.Collections {
+		validators[c.Database+"."+c.Name] = c.JSONSchema
+	}
 	var targets []vault.ScanTarget
 	for _, ns := range s.managedNamespaces() {
 		db, coll, _ := strings.Cut(ns, ".")
-		t := vault.ScanTarget{Database: db, Collection: coll}
+		pointers, err := vault.AltNamePointers(validators[ns])
+		if err != nil {
+			return nil, "", err
+		}
+		t := vault.ScanTarget{Database: db, Collection: coll, AltNamePointers: pointers}
 		for p := range paths[ns] {
 			t.Paths = append(t.Paths, p)
 		}

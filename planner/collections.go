@@ -212,7 +212,7 @@ func CheckUsage(p *plan.Plan, usage model.KeyUsage, scanned string) []Refusal {
 		}
 		sort.Strings(parts)
 		refusals = append(refusals, Refusal{Addr: c.Addr, Summary: "Key is still in use",
-			Detail: fmt.Sprintf("%d documents still hold values encrypted with %s (id %s) — %s (scanned %s). Deleting it would make them unreadable forever. Re-encrypt those values with another key first, then plan again.",
+			Detail: fmt.Sprintf("%d documents still use %s (id %s): they hold values encrypted with it, or name it by alt name for their schema's keyId pointer — %s (scanned %s). Deleting it would make those values unreadable forever. Re-encrypt them with another key first, then plan again.",
 				usage.Total(id), c.Addr, id, strings.Join(parts, ", "), scanned)})
 	}
 	return refusals

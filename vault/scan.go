@@ -27,6 +27,10 @@ import (
 type ScanTarget struct {
 	Database, Collection string
 	Paths                []string
+	// AltNamePointers are fields whose values name a key by alt name (the
+	// targets of keyId pointers in the collection's $jsonSchema); see
+	// CountAltNameReferences.
+	AltNamePointers []string
 }
 
 // Namespace is "db.coll".
@@ -478,8 +482,16 @@ func (v *Vault) AllCollections(ctx context.Context) ([]ScanTarget, error) {
 			names = append(names, s.Name)
 		}
 		sort.Strings(names)
+		pointers := map[string][]string{}
+		for _, s := range specs {
+			if p, err := validatorPointers(s.Options); err != nil {
+				return nil, fmt.Errorf("vault: the validator of %s.%s: %w", db, s.Name, err)
+			} else if len(p) > 0 {
+				pointers[s.Name] = p
+			}
+		}
 		for _, n := range names {
-			out = append(out, ScanTarget{Database: db, Collection: n})
+			out = append(out, ScanTarget{Database: db, Collection: n, AltNamePointers: pointers[n]})
 		}
 	}
 	return out, nil
