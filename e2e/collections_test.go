@@ -197,3 +197,54 @@ func TestValidatorOnAServerWithoutValidators(t *testing.T) {
 		t.Errorf("state after the failed apply: %d keys, %d collections; want the 3 keys and no collection", len(st.Keys), len(st.Collections))
 	}
 }
+
+// A collection block removed (or a field moved) in one apply, and its key
+// removed in the next: the documents written before still hold ciphertext
+// at the old paths, so the check before the delete must still scan them.
+func TestKeyInUseAtAPathNoLongerManaged(t *testing.T) {
+	for _, step := range []struct {
+		name, first string
+	}{
+		{"collection removed", ""},
+		{"field moved", `
+collection "DB" "patients" {
+  mode = "schema_map"
+  field "payment.card" {
+    data_key  = data_key.spare
+    bson_type = "string"
+    algorithm = "random"
+  }
+}
+`},
+	} {
+		t.Run(step.name, func(t *testing.T) {
+			w := newWorkspace(t)
+			db := dbName(w)
+			w.config(medicalKeys + billingKey + `
+collection "` + db + `" "patients" {
+  mode = "schema_map"
+  field "card" {
+    data_key  = data_key.billing
+    bson_type = "string"
+    algorithm = "random"
+  }
+}
+`)
+			w.ok("apply", "-auto-approve")
+			ids := w.keyIDs()
+			a := newApp(t, w, "local")
+			if _, err := collection(t, db, "patients").InsertOne(context.Background(), bson.D{{Key: "card", Value: a.encrypt(ids["billing"], "4111")}}); err != nil {
+				t.Fatal(err)
+			}
+			// First apply: the collection or the field leaves csfle; the key stays.
+			w.config(medicalKeys + billingKey + strings.ReplaceAll(step.first, "DB", db))
+			w.ok("apply", "-auto-approve")
+			// Second: the key goes. Its ciphertext is still at patients.card.
+			w.config(medicalKeys + strings.ReplaceAll(step.first, "DB", db))
+			r := w.run("plan")
+			if r.code != 1 || !strings.Contains(r.stderr, "Key is still in use") || !strings.Contains(r.stderr, db+".patients: 1") {
+				t.Fatalf("deleting a key whose ciphertext is at a path csfle no longer manages: %s", r)
+			}
+		})
+	}
+}

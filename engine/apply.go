@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/csfle/csfle/executor"
 	"github.com/csfle/csfle/model"
@@ -43,7 +44,8 @@ func (s *Session) CheckFresh(ctx context.Context, p *plan.Plan) error {
 	// The same inputs must still give the same plan: this catches variables
 	// or files that now evaluate differently, and a plan file edited with
 	// a recomputed checksum. It also reruns the plan-time checks.
-	fresh, err := s.Plan(ctx, planner.Options{Destroy: p.Destroy})
+	s.opts.ScanAll = p.ScanAll
+	fresh, err := s.Plan(ctx, planner.Options{Destroy: p.Destroy, AllowReplace: p.AllowReplace})
 	if err != nil {
 		return err
 	}
@@ -104,14 +106,32 @@ func (r *recorder) RemoveKey(ctx context.Context, addr model.Addr) error {
 	return r.write(ctx)
 }
 
+// PutCollection records c; paths it no longer encrypts are retired, so the
+// check before a key delete keeps scanning them.
 func (r *recorder) PutCollection(ctx context.Context, c model.PriorCollection) error {
+	if old, ok := r.state.Collection(c.Addr); ok {
+		r.state.Retire(old.Database+"."+old.Name, droppedPaths(old.Fields, c.Fields))
+	}
 	r.state.SetCollection(c)
 	return r.write(ctx)
 }
 
 func (r *recorder) RemoveCollection(ctx context.Context, addr model.Addr) error {
+	if old, ok := r.state.Collection(addr); ok {
+		r.state.Retire(old.Database+"."+old.Name, droppedPaths(old.Fields, nil))
+	}
 	r.state.RemoveCollection(addr)
 	return r.write(ctx)
+}
+
+func droppedPaths(before, after []model.EncryptedField) []string {
+	var out []string
+	for _, b := range before {
+		if !slices.ContainsFunc(after, func(a model.EncryptedField) bool { return a.Path == b.Path && a.Key == b.Key }) {
+			out = append(out, b.Path)
+		}
+	}
+	return out
 }
 
 func (r *recorder) KeyID(addr model.Addr) (model.KeyID, bool) {

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/csfle/csfle/model"
 	"github.com/csfle/csfle/plan"
 	"github.com/csfle/csfle/planner"
+	"github.com/csfle/csfle/schema"
 	"github.com/csfle/csfle/vault"
 )
 
@@ -41,7 +43,35 @@ func (s *Session) Plan(ctx context.Context, opts planner.Options) (*plan.Plan, e
 	if err := s.checkUsage(ctx, p, live); err != nil {
 		return nil, err
 	}
+	if err := s.checkReplaces(ctx, p); err != nil {
+		return nil, err
+	}
+	p.ScanAll = s.opts.ScanAll
 	return p, nil
+}
+
+// checkReplaces refuses to recreate a Queryable Encryption collection that
+// holds documents: csfle never drops data.
+func (s *Session) checkReplaces(ctx context.Context, p *plan.Plan) error {
+	var refusals []planner.Refusal
+	for _, c := range p.Changes {
+		if c.Action != plan.Replace || c.Collection == nil || c.Collection.After == nil {
+			continue
+		}
+		a := c.Collection.After
+		n, err := s.vault.CountDocuments(ctx, a.Database, a.Name)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			refusals = append(refusals, planner.Refusal{Addr: c.Addr, Summary: "Collection holds documents",
+				Detail: fmt.Sprintf("%s.%s holds %d documents. Changing its encryptedFields means creating it again, and csfle only drops an empty collection. Migrate the documents to another collection (through automatic encryption), empty this one, and plan again.", a.Database, a.Name, n)})
+		}
+	}
+	if len(refusals) > 0 {
+		return s.refused(refusals)
+	}
+	return nil
 }
 
 // readLive reads the key vault and the managed collections.
@@ -117,10 +147,53 @@ func (s *Session) checkUsage(ctx context.Context, p *plan.Plan, live model.Live)
 			usage[id][ns] += n
 		}
 	}
-	if refusals := planner.CheckUsage(p, usage, scanned); len(refusals) > 0 {
+	namedBy, err := s.namedBy(p, live, targets)
+	if err != nil {
+		return err
+	}
+	if refusals := planner.CheckUsage(p, usage, namedBy, scanned); len(refusals) > 0 {
 		return s.refused(refusals)
 	}
 	return nil
+}
+
+// namedBy finds the schemas that will still be on the server after the
+// plan and name keys by id: the encryptedFields of Queryable Encryption
+// collections the configuration lets go (MongoDB cannot remove them), and,
+// with ScanAll, the validators and encryptedFields of collections csfle
+// does not manage.
+func (s *Session) namedBy(p *plan.Plan, live model.Live, targets []vault.ScanTarget) (map[model.KeyID][]string, error) {
+	desired := map[string]bool{}
+	for _, c := range s.Config.Desired().Collections {
+		desired[c.Namespace()] = true
+	}
+	named := map[model.KeyID][]string{}
+	add := func(ns string, ids []model.KeyID) {
+		for _, id := range ids {
+			if !slices.Contains(named[id], ns) {
+				named[id] = append(named[id], ns)
+			}
+		}
+	}
+	for _, c := range live.Collections {
+		ns := c.Database + "." + c.Name
+		if desired[ns] || c.EncryptedFields == "" {
+			continue
+		}
+		fields, err := schema.QEFields(c.EncryptedFields)
+		if err != nil {
+			return nil, fmt.Errorf("engine: the encryptedFields of %s: %w", ns, err)
+		}
+		for _, f := range fields {
+			add(ns, f.KeyIDs)
+		}
+	}
+	for _, t := range targets {
+		if !desired[t.Namespace()] {
+			add(t.Namespace(), t.NamedKeyIDs)
+		}
+	}
+	return named, nil
 }
 
 func (s *Session) scanTargets(ctx context.Context, live model.Live) ([]vault.ScanTarget, string, error) {
@@ -143,12 +216,21 @@ func (s *Session) scanTargets(ctx context.Context, live model.Live) ([]vault.Sca
 	for _, c := range s.state.Collections {
 		add(c.Database+"."+c.Name, c.Fields)
 	}
+	namespaces := s.managedNamespaces()
+	for _, r := range s.state.Retired {
+		for _, path := range r.Paths {
+			add(r.Namespace, []model.EncryptedField{{Path: path}})
+		}
+		if !slices.Contains(namespaces, r.Namespace) {
+			namespaces = append(namespaces, r.Namespace)
+		}
+	}
 	validators := map[string]string{}
 	for _, c := range live.Collections {
 		validators[c.Database+"."+c.Name] = c.JSONSchema
 	}
 	var targets []vault.ScanTarget
-	for _, ns := range s.managedNamespaces() {
+	for _, ns := range namespaces {
 		db, coll, _ := strings.Cut(ns, ".")
 		pointers, err := vault.AltNamePointers(validators[ns])
 		if err != nil {
@@ -161,7 +243,7 @@ func (s *Session) scanTargets(ctx context.Context, live model.Live) ([]vault.Sca
 		sort.Strings(t.Paths)
 		targets = append(targets, t)
 	}
-	return targets, fmt.Sprintf("the encrypted fields of the %d managed collections; -scan-all scans every collection", len(targets)), nil
+	return targets, fmt.Sprintf("the encrypted fields, present and past, of %d managed collections; -scan-all scans every collection", len(targets)), nil
 }
 
 // checkUnwrap proves, for each key to be rewrapped, that its current master

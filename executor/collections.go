@@ -3,7 +3,6 @@ package executor
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/csfle/csfle/model"
 	"github.com/csfle/csfle/plan"
@@ -42,8 +41,7 @@ func (e *executor) writeCollection(ctx context.Context, c plan.Change, d model.D
 	case c.Action == plan.Adopt:
 		return nil
 	case c.Action == plan.Replace:
-		suffix := "replaced_" + time.Now().UTC().Format("20060102T150405")
-		if _, err := e.v.RenameAside(ctx, d.Database, d.Name, suffix); err != nil {
+		if err := e.v.DropEmpty(ctx, d.Database, d.Name); err != nil {
 			return err
 		}
 		return e.v.CreateCollection(ctx, d.Database, d.Name, "", doc)

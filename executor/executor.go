@@ -30,8 +30,9 @@ type Vault interface {
 	// SetValidator replaces (or, with "", removes) a collection's
 	// $jsonSchema validator, and reads it back.
 	SetValidator(ctx context.Context, db, coll, jsonSchema string) error
-	// RenameAside renames a collection to coll_suffix and returns the name.
-	RenameAside(ctx context.Context, db, coll, suffix string) (string, error)
+	// DropEmpty drops a collection that holds no document, and refuses
+	// one that does.
+	DropEmpty(ctx context.Context, db, coll string) error
 }
 
 // Recorder persists the outcome of each step before the next one starts.

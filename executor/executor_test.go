@@ -157,14 +157,12 @@ func (v *fakeVault) SetValidator(_ context.Context, db, coll, jsonSchema string)
 	return nil
 }
 
-func (v *fakeVault) RenameAside(_ context.Context, db, coll, suffix string) (string, error) {
+func (v *fakeVault) DropEmpty(_ context.Context, db, coll string) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	to := coll + "_" + suffix
-	v.collections[db+"."+to] = v.collections[db+"."+coll]
 	delete(v.collections, db+"."+coll)
-	v.log("rename %s.%s aside", db, coll)
-	return to, nil
+	v.log("drop %s.%s", db, coll)
+	return nil
 }
 
 // fakeRecorder is the state, recorded after every step.

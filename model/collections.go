@@ -114,3 +114,12 @@ type PriorCollection struct {
 	// Document is canonical extended JSON of what was applied.
 	Document string `json:"document"`
 }
+
+// ScanRecord is a collection and the paths in it that once held encrypted
+// fields csfle managed. When a collection block is removed, or a field
+// moves, the documents written before may still hold ciphertext there, so
+// the check before a key delete keeps scanning these.
+type ScanRecord struct {
+	Namespace string   `json:"namespace"`
+	Paths     []string `json:"paths"`
+}

@@ -153,11 +153,15 @@ type Basis struct {
 type Plan struct {
 	FormatVersion string `json:"format_version"`
 	// Destroy is set on a plan made to delete every managed key.
-	Destroy  bool     `json:"destroy,omitempty"`
-	Basis    Basis    `json:"basis"`
-	Changes  []Change `json:"changes"`
-	Drift    []Drift  `json:"drift"`
-	Warnings []string `json:"warnings"`
+	Destroy bool `json:"destroy,omitempty"`
+	// AllowReplace and ScanAll record the options the plan was made with,
+	// so that applying it saved checks it the same way.
+	AllowReplace bool     `json:"allow_replace,omitempty"`
+	ScanAll      bool     `json:"scan_all,omitempty"`
+	Basis        Basis    `json:"basis"`
+	Changes      []Change `json:"changes"`
+	Drift        []Drift  `json:"drift"`
+	Warnings     []string `json:"warnings"`
 }
 
 // Summary counts changes by action.

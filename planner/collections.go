@@ -105,11 +105,27 @@ func (p *planner) planCollection(d model.DesiredCollection, live model.LiveColle
 		})
 	}
 
+	if live.EncryptedFields != "" && d.Mode != model.ModeQueryable {
+		p.refuse(d.Addr, "Queryable Encryption cannot be removed",
+			"%s was created with encryptedFields (Queryable Encryption), which MongoDB cannot remove, so it cannot become mode %q. Keep mode = \"queryable\", or migrate the data to a new collection.", d.Namespace(), d.Mode)
+		return
+	}
+	// A $jsonSchema csfle did not write, with rules besides encryption,
+	// would be lost to a collMod or to the removal of the validator.
+	foreign := live.OtherValidator || (live.JSONSchema != "" && !schema.OnlyEncryption(live.JSONSchema) && !(hasPrior && schema.Equal(live.JSONSchema, prior.Document)))
+	recorded := func(doc, liveDoc string, equal func(a, b string) bool) bool {
+		return hasPrior && prior.Mode == d.Mode && equal(prior.Document, liveDoc)
+	}
+
 	switch d.Mode {
 	case model.ModeSchemaMap:
 		switch {
-		case hasPrior && prior.Mode == model.ModeValidator && live.JSONSchema != "":
-			change(plan.Update, "mode changes to schema_map: the encrypt keywords are removed from the server's validator, and applications get the schemaMap from csfle schema export")
+		case live.JSONSchema != "" && hasPrior && prior.Mode == model.ModeValidator:
+			if foreign {
+				p.refuseForeign(d)
+				return
+			}
+			change(plan.Update, "mode changes to schema_map: the $jsonSchema validator is removed from the server, and applications get the schemaMap from csfle schema export")
 		case !hasPrior:
 			change(plan.Create, "a client schemaMap only: nothing is written to the server; csfle schema export writes it for applications")
 		case prior.Mode != d.Mode || doc == "" || !schema.Equal(doc, prior.Document):
@@ -117,18 +133,17 @@ func (p *planner) planCollection(d model.DesiredCollection, live model.LiveColle
 		}
 
 	case model.ModeValidator:
-		if live.OtherValidator {
-			p.refuse(d.Addr, "Validator holds more than a $jsonSchema",
-				"the validator of %s has rules besides $jsonSchema, which csfle would overwrite. Move them into the collection's $jsonSchema by hand and remove them from the validator, or use mode = \"schema_map\".", d.Namespace())
-			return
-		}
 		switch {
 		case !live.Exists:
 			change(plan.Create, fmt.Sprintf("%s does not exist: it is created with a $jsonSchema validator (validationLevel strict, validationAction error)", d.Namespace()))
+		case foreign:
+			p.refuseForeign(d)
 		case doc == "" || !schema.Equal(doc, live.JSONSchema) || live.ValidationLevel != "strict" || live.ValidationAction != "error":
 			change(plan.Update, "the collection's $jsonSchema validator differs from the configuration: it is replaced with collMod")
 		case !hasPrior:
 			change(plan.Adopt, "the collection's validator already matches the configuration; it is recorded in the state")
+		case !recorded(doc, live.JSONSchema, schema.Equal):
+			change(plan.Adopt, "the validator already matches the configuration but the state recorded another (an apply stopped before recording it, or it was set by hand): it is recorded")
 		}
 
 	case model.ModeQueryable:
@@ -138,16 +153,25 @@ func (p *planner) planCollection(d model.DesiredCollection, live model.LiveColle
 		case doc != "" && live.EncryptedFields != "" && schema.EqualEncryptedFields(doc, live.EncryptedFields):
 			if !hasPrior {
 				change(plan.Adopt, "the collection's encryptedFields already match the configuration; they are recorded in the state")
+			} else if !recorded(doc, live.EncryptedFields, schema.EqualEncryptedFields) {
+				change(plan.Adopt, "the encryptedFields already match the configuration but the state recorded others (an apply stopped before recording them): they are recorded")
 			}
+		case foreign:
+			p.refuseForeign(d)
 		default:
 			if !p.opts.AllowReplace {
 				p.refuse(d.Addr, "Queryable Encryption fields cannot change",
-					"%s exists and its encryptedFields differ from the configuration. MongoDB fixes encryptedFields when a collection is created, so the change means a new collection: csfle renames the current one aside and creates an empty one, and your data must then be migrated (read through automatic encryption and written again). To do that, plan and apply with -allow-replace.", d.Namespace())
+					"%s exists and its encryptedFields differ from the configuration (or it has none). MongoDB fixes encryptedFields when a collection is created, so the change means creating the collection again, which csfle does only for an empty collection: migrate its documents to another collection first, then plan and apply with -allow-replace.", d.Namespace())
 				return
 			}
-			change(plan.Replace, fmt.Sprintf("encryptedFields cannot change after creation: %s is renamed aside (its data stays there) and created again empty with the new encryptedFields; the data must then be migrated by an application with automatic encryption", d.Namespace()))
+			change(plan.Replace, fmt.Sprintf("encryptedFields cannot change after creation: the empty collection %s is dropped and created again with the new encryptedFields (csfle checks that it holds no document, at plan time and again before dropping it)", d.Namespace()))
 		}
 	}
+}
+
+func (p *planner) refuseForeign(d model.DesiredCollection) {
+	p.refuse(d.Addr, "Validator holds more than encryption",
+		"the validator of %s has rules besides the encrypt keywords csfle writes (required fields, patterns, or rules outside $jsonSchema), which csfle would overwrite. Remove them from the validator, or keep the collection out of csfle, or use mode = \"schema_map\" and leave the validator as it is.", d.Namespace())
 }
 
 func (p *planner) planCollectionDelete(c model.PriorCollection, live model.LiveCollection) {
@@ -156,7 +180,7 @@ func (p *planner) planCollectionDelete(c model.PriorCollection, live model.LiveC
 	switch {
 	case c.Mode == model.ModeValidator && live.Exists && live.JSONSchema != "":
 		p.collections = append(p.collections, plan.Change{Addr: c.Addr, Action: plan.Delete, Collection: cc,
-			Reason: "removed from the configuration: the $jsonSchema validator is removed with collMod; the collection and its documents stay"})
+			Reason: "removed from the configuration: the $jsonSchema validator csfle wrote is removed with collMod; the collection and its documents stay"})
 	case c.Mode == model.ModeQueryable:
 		p.collections = append(p.collections, plan.Change{Addr: c.Addr, Action: plan.Delete, Collection: cc,
 			Reason: "removed from the configuration: csfle stops managing it; the collection keeps its encryptedFields and its data (MongoDB cannot remove them)"})
@@ -191,16 +215,24 @@ func (p *planner) noteCollectionDrift(prior model.PriorCollection, live model.Li
 	}
 }
 
-// CheckUsage refuses the deletes of keys that documents still use. usage
-// comes from a scan of the collections the caller chose; scanned says
-// which, for the message.
-func CheckUsage(p *plan.Plan, usage model.KeyUsage, scanned string) []Refusal {
+// CheckUsage refuses the deletes of keys that documents still use, or that
+// a schema left on the server after this plan still names. usage comes
+// from a scan of the collections the caller chose (scanned says which, for
+// the message); namedBy maps a key to the collections whose validator or
+// encryptedFields name it.
+func CheckUsage(p *plan.Plan, usage model.KeyUsage, namedBy map[model.KeyID][]string, scanned string) []Refusal {
 	var refusals []Refusal
 	for _, c := range p.Changes {
 		if c.Action != plan.Delete || c.Addr.Type != "data_key" {
 			continue
 		}
 		id, _ := c.KeyID()
+		if names := namedBy[id]; len(names) > 0 {
+			refusals = append(refusals, Refusal{Addr: c.Addr, Summary: "Key is named by a schema",
+				Detail: fmt.Sprintf("%s (id %s) is named by the schema of %s, which stays on the server after this plan, so applications would keep encrypting with it. Change or remove that schema first.",
+					c.Addr, id, strings.Join(names, ", "))})
+			continue
+		}
 		if usage.Total(id) == 0 {
 			continue
 		}

@@ -103,9 +103,19 @@ func TestPlanCollections(t *testing.T) {
 			}(),
 			live: withLive(missing), prior: priorKeys,
 			want: []string{"data_key.new create", "collection.medical.patients create"}},
-		{name: "a validator with other rules is refused", desired: withColls(v1),
+		{name: "a validator with rules outside $jsonSchema is refused", desired: withColls(v1),
 			live:  withLive(model.LiveCollection{Database: "medical", Name: "patients", Exists: true, OtherValidator: true}),
-			prior: priorKeys, refusal: "Validator holds more than a $jsonSchema"},
+			prior: priorKeys, refusal: "Validator holds more than encryption"},
+		{name: "a $jsonSchema with rules besides encryption is refused", desired: withColls(v1),
+			live: withLive(model.LiveCollection{Database: "medical", Name: "patients", Exists: true, ValidationLevel: "strict", ValidationAction: "error",
+				JSONSchema: `{"bsonType":"object","required":["ssn"]}`}),
+			prior: priorKeys, refusal: "Validator holds more than encryption"},
+		{name: "a validator written but not recorded (crash) is recorded", desired: withColls(v1), live: withLive(enforced),
+			prior: withPrior(model.PriorCollection{Addr: v1.Addr, Database: "medical", Name: "patients", Mode: model.ModeValidator, Fields: v1.Fields, Document: `{"bsonType":"object"}`}),
+			want: []string{"collection.medical.patients adopt"}, wantDrift: []string{"collection.medical.patients edited"}},
+		{name: "a Queryable Encryption collection cannot become a validator one", desired: withColls(v1),
+			live:  withLive(model.LiveCollection{Database: "medical", Name: "patients", Exists: true, EncryptedFields: qeOf(t, coll(model.ModeQueryable, qeField("ssn", "ssn")), ids)}),
+			prior: priorKeys, refusal: "Queryable Encryption cannot be removed"},
 		{name: "queryable collection is created", desired: withColls(coll(model.ModeQueryable, qeField("ssn", "ssn"))), live: withLive(missing), prior: priorKeys,
 			want: []string{"collection.medical.patients create"}},
 		{name: "changed encryptedFields need -allow-replace", desired: withColls(coll(model.ModeQueryable, qeField("ssn", "ssn"), qeField("mrn", "ssn"))),
@@ -185,7 +195,7 @@ func TestCheckUsageRefusesKeysInUse(t *testing.T) {
 	p, _ := Plan(desired([]string{"local"}), live(lk(1, local, "old"), lk(2, local, "unused")),
 		prior(pk("old", 1, local), pk("unused", 2, local)), Options{})
 	usage := model.KeyUsage{id(1): {"medical.patients": 3, "medical.visits": 1}}
-	refusals := CheckUsage(p, usage, "the encrypted fields of 2 managed collections")
+	refusals := CheckUsage(p, usage, nil, "the encrypted fields of 2 managed collections")
 	if len(refusals) != 1 || refusals[0].Addr != model.DataKeyAddr("old") {
 		t.Fatalf("refusals = %v, want one for data_key.old", refusals)
 	}
@@ -193,5 +203,13 @@ func TestCheckUsageRefusesKeysInUse(t *testing.T) {
 		if !strings.Contains(refusals[0].Detail, want) {
 			t.Errorf("detail %q lacks %q", refusals[0].Detail, want)
 		}
+	}
+}
+
+func TestCheckUsageRefusesKeysASchemaStillNames(t *testing.T) {
+	p, _ := Plan(desired([]string{"local"}), live(lk(1, local, "old")), prior(pk("old", 1, local)), Options{})
+	refusals := CheckUsage(p, nil, map[model.KeyID][]string{id(1): {"hr.payroll"}}, "x")
+	if len(refusals) != 1 || refusals[0].Summary != "Key is named by a schema" || !strings.Contains(refusals[0].Detail, "hr.payroll") {
+		t.Fatalf("refusals = %v", refusals)
 	}
 }

@@ -102,10 +102,11 @@ func (p *planner) run() (*plan.Plan, []Refusal) {
 			VaultDigest:  p.live.Digest(),
 			Namespace:    p.live.Namespace,
 		},
-		Destroy:  p.opts.Destroy,
-		Changes:  []plan.Change{},
-		Drift:    p.drift,
-		Warnings: p.warnings,
+		Destroy:      p.opts.Destroy,
+		AllowReplace: p.opts.AllowReplace,
+		Changes:      []plan.Change{},
+		Drift:        p.drift,
+		Warnings:     p.warnings,
 	}
 	for _, phase := range [][]plan.Change{p.index, p.adopts, p.creates, p.updates, p.rewraps, p.collections, p.deletes} {
 		out.Changes = append(out.Changes, phase...)

@@ -359,9 +359,9 @@ func collectionHeadline(c docChange, before, after *docCollection) string {
 		return addr + " will no longer be managed; the collection and its data stay"
 	case plan.Replace:
 		if m == model.ModeQueryable {
-			return addr + " must be replaced: encryptedFields cannot change after creation, so the collection is recreated empty and its data must be migrated"
+			return addr + " will be replaced: encryptedFields cannot change after creation, so the empty collection is dropped and created again (csfle refuses one that holds documents)"
 		}
-		return addr + " must be replaced: the collection is recreated empty and its data must be migrated"
+		return addr + " will be replaced: the empty collection is dropped and created again"
 	case plan.Adopt:
 		return addr + " will be adopted into state (nothing is written to the server)"
 	}
@@ -375,7 +375,7 @@ func collectionDetails(c docChange) string {
 	a, _ := action(c.Action)
 	var parts []string
 	if a == plan.Replace {
-		parts = append(parts, "**recreated empty; its data must be migrated**")
+		parts = append(parts, "**dropped while empty and created again**")
 	}
 	switch {
 	case before != nil && after != nil && before.Mode != after.Mode:

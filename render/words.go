@@ -73,9 +73,9 @@ func legendName(a plan.Action, changes []docChange) string {
 		}
 		switch {
 		case colls && keys:
-			return "delete, then create (a collection: recreate, then migrate its data)"
+			return "delete, then create (a collection: dropped while empty, created again)"
 		case colls:
-			return "recreate, then migrate the data"
+			return "drop while empty, create again"
 		}
 		return "delete, then create"
 	case plan.Adopt:

@@ -128,13 +128,78 @@ func binary(data []byte, subType int64) Doc {
 // server adds the names of its metadata collections (escCollection,
 // ecocCollection, and eccCollection before 7.0) to what it was given, and
 // csfle never sets them.
+//
+// Query options the server fills in with their defaults when they are left
+// out (contention 8; for range, sparsity 2 and trimFactor 6) compare equal
+// to those defaults written out.
 func EqualEncryptedFields(a, b string) bool {
 	fa, ok := fieldsOnly(a)
 	if !ok {
 		return false
 	}
 	fb, ok := fieldsOnly(b)
-	return ok && canonical(fa) == canonical(fb)
+	return ok && canonical(withQueryDefaults(fa)) == canonical(withQueryDefaults(fb))
+}
+
+// queryDefaults are the values MongoDB gives query options left out.
+var queryDefaults = []struct {
+	key, onlyFor string
+	value        Doc
+}{
+	{"contention", "", Doc{{"$numberLong", "8"}}},
+	{"sparsity", "range", Doc{{"$numberLong", "2"}}},
+	{"trimFactor", "range", Doc{{"$numberInt", "6"}}},
+}
+
+func withQueryDefaults(fields any) any {
+	list, ok := fields.([]any)
+	if !ok {
+		return fields
+	}
+	out := make([]any, len(list))
+	for i, f := range list {
+		fd, ok := f.(Doc)
+		if !ok {
+			out[i] = f
+			continue
+		}
+		nf := append(Doc(nil), fd...)
+		for j, e := range nf {
+			if e.Key != "queries" {
+				continue
+			}
+			switch q := e.Value.(type) {
+			case Doc:
+				nf[j].Value = queryWithDefaults(q)
+			case []any:
+				qs := make([]any, len(q))
+				for k, x := range q {
+					if xd, ok := x.(Doc); ok {
+						qs[k] = queryWithDefaults(xd)
+					} else {
+						qs[k] = x
+					}
+				}
+				nf[j].Value = qs
+			}
+		}
+		out[i] = nf
+	}
+	return out
+}
+
+func queryWithDefaults(q Doc) Doc {
+	typ, _ := q.Get("queryType")
+	out := append(Doc(nil), q...)
+	for _, d := range queryDefaults {
+		if d.onlyFor != "" && typ != d.onlyFor {
+			continue
+		}
+		if _, ok := out.Get(d.key); !ok {
+			out = append(out, Elem{d.key, d.value})
+		}
+	}
+	return out
 }
 
 func fieldsOnly(doc string) (any, bool) {
@@ -144,4 +209,45 @@ func fieldsOnly(doc string) (any, bool) {
 	}
 	f, ok := d.Get("fields")
 	return f, ok
+}
+
+// OnlyEncryption reports whether a $jsonSchema holds nothing but what csfle
+// writes: bsonType "object", and properties that are either encrypt
+// keywords or nested objects of the same kind. A schema with other rules
+// (required fields, patterns, encryptMetadata...) is someone else's, and
+// csfle must not overwrite it.
+func OnlyEncryption(jsonSchema string) bool {
+	d, err := Parse(jsonSchema)
+	return err == nil && onlyEncryptionObject(d)
+}
+
+func onlyEncryptionObject(d Doc) bool {
+	for _, e := range d {
+		switch e.Key {
+		case "bsonType":
+			if e.Value != "object" {
+				return false
+			}
+		case "properties":
+			props, ok := e.Value.(Doc)
+			if !ok {
+				return false
+			}
+			for _, p := range props {
+				pd, ok := p.Value.(Doc)
+				if !ok {
+					return false
+				}
+				if len(pd) == 1 && pd[0].Key == "encrypt" {
+					continue
+				}
+				if !onlyEncryptionObject(pd) {
+					return false
+				}
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }

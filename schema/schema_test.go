@@ -312,3 +312,32 @@ func TestEqualEncryptedFields(t *testing.T) {
 		t.Error("EqualEncryptedFields ignored a real difference")
 	}
 }
+
+func TestEqualEncryptedFieldsFillsServerDefaults(t *testing.T) {
+	written := `{"fields":[{"keyId":{"$binary":{"base64":"AAAAAAAAAAAAAAAAAAAAAQ==","subType":"04"}},"path":"age","bsonType":"int","queries":{"queryType":"range","min":{"$numberInt":"0"},"max":{"$numberInt":"150"}}},
+	  {"keyId":{"$binary":{"base64":"AAAAAAAAAAAAAAAAAAAAAg==","subType":"04"}},"path":"ssn","bsonType":"string","queries":{"queryType":"equality"}}]}`
+	stored := `{"escCollection":"enxcol_.p.esc","ecocCollection":"enxcol_.p.ecoc","fields":[{"keyId":{"$binary":{"base64":"AAAAAAAAAAAAAAAAAAAAAQ==","subType":"04"}},"path":"age","bsonType":"int","queries":{"queryType":"range","min":{"$numberInt":"0"},"max":{"$numberInt":"150"},"contention":{"$numberLong":"8"},"sparsity":{"$numberLong":"2"},"trimFactor":{"$numberInt":"6"}}},
+	  {"keyId":{"$binary":{"base64":"AAAAAAAAAAAAAAAAAAAAAg==","subType":"04"}},"path":"ssn","bsonType":"string","queries":{"queryType":"equality","contention":{"$numberLong":"8"}}}]}`
+	if !schema.EqualEncryptedFields(written, stored) {
+		t.Error("server defaults make the stored encryptedFields differ from what was written")
+	}
+	changed := strings.Replace(stored, `"contention":{"$numberLong":"8"}}}]}`, `"contention":{"$numberLong":"4"}}}]}`, 1)
+	if schema.EqualEncryptedFields(written, changed) {
+		t.Error("a contention other than the default compares equal")
+	}
+}
+
+func TestOnlyEncryption(t *testing.T) {
+	for doc, want := range map[string]bool{
+		`{"bsonType":"object","properties":{"ssn":{"encrypt":{"keyId":[],"algorithm":"x"}}}}`:              true,
+		`{"bsonType":"object","properties":{"a":{"bsonType":"object","properties":{"b":{"encrypt":{}}}}}}`: true,
+		`{"bsonType":"object","required":["ssn"],"properties":{"ssn":{"encrypt":{}}}}`:                     false,
+		`{"bsonType":"object","properties":{"ssn":{"encrypt":{}},"age":{"bsonType":"int","minimum":0}}}`:   false,
+		`{"bsonType":"object","encryptMetadata":{"keyId":[]},"properties":{"ssn":{"encrypt":{}}}}`:         false,
+		`not json`: false,
+	} {
+		if got := schema.OnlyEncryption(doc); got != want {
+			t.Errorf("OnlyEncryption(%s) = %v, want %v", doc, got, want)
+		}
+	}
+}

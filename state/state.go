@@ -30,6 +30,9 @@ type State struct {
 	Keys         []model.PriorKey `json:"data_keys"` // sorted by address, no duplicates
 	// Collections are the encrypted collections, sorted by address.
 	Collections []model.PriorCollection `json:"collections,omitempty"`
+	// Retired are the collections and paths that held managed encrypted
+	// fields once and no longer do: the in-use check scans them too.
+	Retired []model.ScanRecord `json:"retired_scan_targets,omitempty"`
 	// IndexUnsupported says why the server refused the unique index on
 	// keyAltNames, so later plans warn instead of retrying it every time.
 	IndexUnsupported string `json:"key_vault_index_unsupported,omitempty"`
@@ -128,12 +131,38 @@ func cloneCollection(c model.PriorCollection) model.PriorCollection {
 	return c
 }
 
+// Retire adds paths of a namespace to the retired scan targets.
+func (s *State) Retire(namespace string, paths []string) {
+	if len(paths) == 0 {
+		return
+	}
+	for i, r := range s.Retired {
+		if r.Namespace == namespace {
+			for _, p := range paths {
+				if !slices.Contains(r.Paths, p) {
+					s.Retired[i].Paths = append(s.Retired[i].Paths, p)
+				}
+			}
+			slices.Sort(s.Retired[i].Paths)
+			return
+		}
+	}
+	ps := slices.Clone(paths)
+	slices.Sort(ps)
+	s.Retired = append(s.Retired, model.ScanRecord{Namespace: namespace, Paths: ps})
+	slices.SortFunc(s.Retired, func(a, b model.ScanRecord) int { return cmp.Compare(a.Namespace, b.Namespace) })
+}
+
 // DeepCopy returns a copy of s that shares no memory with it.
 func (s *State) DeepCopy() *State {
 	if s == nil {
 		return nil
 	}
 	c := *s
+	c.Retired = nil
+	for _, r := range s.Retired {
+		c.Retired = append(c.Retired, model.ScanRecord{Namespace: r.Namespace, Paths: slices.Clone(r.Paths)})
+	}
 	c.Collections = nil
 	for _, col := range s.Collections {
 		c.Collections = append(c.Collections, cloneCollection(col))

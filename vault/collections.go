@@ -207,14 +207,29 @@ func (v *Vault) SetValidator(ctx context.Context, db, coll, jsonSchema string) e
 	return v.checkCollection(ctx, db, coll, jsonSchema, "", what)
 }
 
-// RenameAside renames db.coll to a free name beside it and returns it.
-func (v *Vault) RenameAside(ctx context.Context, db, coll, suffix string) (string, error) {
-	to := coll + "_" + suffix
-	cmd := bson.D{{Key: "renameCollection", Value: db + "." + coll}, {Key: "to", Value: db + "." + to}}
-	if err := v.client.Database("admin").RunCommand(ctx, cmd).Err(); err != nil {
-		return "", unsupported("renameCollection "+db+"."+coll, err)
+// CountDocuments counts the documents of db.coll (0 when it does not exist).
+func (v *Vault) CountDocuments(ctx context.Context, db, coll string) (int64, error) {
+	n, err := v.client.Database(db).Collection(coll).CountDocuments(ctx, bson.D{})
+	if err != nil {
+		return 0, fmt.Errorf("vault: counting the documents of %s.%s: %w", db, coll, err)
 	}
-	return to, nil
+	return n, nil
+}
+
+// DropEmpty drops db.coll, with the collections Queryable Encryption keeps
+// beside it, only if it holds no document: data is never dropped.
+func (v *Vault) DropEmpty(ctx context.Context, db, coll string) error {
+	n, err := v.CountDocuments(ctx, db, coll)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return fmt.Errorf("vault: %s.%s holds %d documents, so it is not dropped; migrate them to another collection first", db, coll, n)
+	}
+	if err := v.client.Database(db).Collection(coll).Drop(ctx); err != nil {
+		return fmt.Errorf("vault: dropping the empty collection %s.%s: %w", db, coll, err)
+	}
+	return nil
 }
 
 // checkCollection reads a collection back after a write: a server that

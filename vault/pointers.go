@@ -37,25 +37,65 @@ func AltNamePointers(jsonSchema string) ([]string, error) {
 	return out, nil
 }
 
-// validatorPointers reads the alt-name pointers of a collection's
-// validator, as listCollections returns its options.
-func validatorPointers(options bson.Raw) ([]string, error) {
+// schemaReferences reads, from a collection's options as listCollections
+// returns them, the alt-name pointers of its validator and the key ids its
+// validator and encryptedFields name.
+func schemaReferences(options bson.Raw) ([]string, []model.KeyID, error) {
+	pointers, err := validatorPointers(options)
+	if err != nil {
+		return nil, nil, err
+	}
+	var ids []model.KeyID
+	if js := validatorSchema(options); js != "" {
+		fields, err := schema.Fields(js)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, f := range fields {
+			ids = append(ids, f.KeyIDs...)
+		}
+	}
+	if v, err := options.LookupErr("encryptedFields"); err == nil {
+		if doc, ok := v.DocumentOK(); ok {
+			ef, err := extJSON(doc, serverAddedFields)
+			if err != nil {
+				return nil, nil, err
+			}
+			fields, err := schema.QEFields(ef)
+			if err != nil {
+				return nil, nil, err
+			}
+			for _, f := range fields {
+				ids = append(ids, f.KeyIDs...)
+			}
+		}
+	}
+	return pointers, ids, nil
+}
+
+func validatorSchema(options bson.Raw) string {
 	if len(options) == 0 {
-		return nil, nil
+		return ""
 	}
 	v, err := options.LookupErr("validator", "$jsonSchema")
 	if err != nil {
-		return nil, nil // no $jsonSchema validator
+		return ""
 	}
 	doc, ok := v.DocumentOK()
 	if !ok {
-		return nil, nil
+		return ""
 	}
 	js, err := extJSON(doc, nil)
 	if err != nil {
-		return nil, err
+		return ""
 	}
-	return AltNamePointers(js)
+	return js
+}
+
+// validatorPointers reads the alt-name pointers of a collection's
+// validator, as listCollections returns its options.
+func validatorPointers(options bson.Raw) ([]string, error) {
+	return AltNamePointers(validatorSchema(options))
 }
 
 // CountAltNameReferences counts, per key, the documents of the targets

@@ -31,6 +31,9 @@ type ScanTarget struct {
 	// targets of keyId pointers in the collection's $jsonSchema); see
 	// CountAltNameReferences.
 	AltNamePointers []string
+	// NamedKeyIDs are the keys the collection's validator or encryptedFields
+	// name by id (filled by AllCollections).
+	NamedKeyIDs []model.KeyID
 }
 
 // Namespace is "db.coll".
@@ -483,15 +486,16 @@ func (v *Vault) AllCollections(ctx context.Context) ([]ScanTarget, error) {
 		}
 		sort.Strings(names)
 		pointers := map[string][]string{}
+		named := map[string][]model.KeyID{}
 		for _, s := range specs {
-			if p, err := validatorPointers(s.Options); err != nil {
-				return nil, fmt.Errorf("vault: the validator of %s.%s: %w", db, s.Name, err)
-			} else if len(p) > 0 {
-				pointers[s.Name] = p
+			p, ids, err := schemaReferences(s.Options)
+			if err != nil {
+				return nil, fmt.Errorf("vault: the schema of %s.%s: %w", db, s.Name, err)
 			}
+			pointers[s.Name], named[s.Name] = p, ids
 		}
 		for _, n := range names {
-			out = append(out, ScanTarget{Database: db, Collection: n, AltNamePointers: pointers[n]})
+			out = append(out, ScanTarget{Database: db, Collection: n, AltNamePointers: pointers[n], NamedKeyIDs: named[n]})
 		}
 	}
 	return out, nil

@@ -33,7 +33,7 @@ func stateFlags() []cli.Flag {
 func safetyFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.BoolFlag{Name: "scan-all", Usage: "before deleting a key, scan every field of every collection of the cluster for data it encrypted, not only the declared encrypted fields"},
-		&cli.BoolFlag{Name: "allow-replace", Usage: "allow recreating Queryable Encryption collections whose encryptedFields changed (the old one is renamed aside; its data must be migrated)"},
+		&cli.BoolFlag{Name: "allow-replace", Usage: "allow recreating an empty Queryable Encryption collection whose encryptedFields changed (one holding documents is refused)"},
 	}
 }
 

@@ -101,7 +101,8 @@ func outputCommand() *cli.Command {
 		Description: `Prints each managed data key's id as a UUID and in base64 (the form
 MongoDB's guides print and JSON schemas take), from the state file.
 With NAME, only that data_key. With -raw and NAME, only its base64 id, for
-scripts. -json prints a JSON object keyed by data key name.`,
+scripts. -json prints {"data_keys": {NAME: {id, base64, alt_names,
+kms_provider}}, "collections": {DB.COLL: {mode, fields}}}.`,
 		Flags: concat([]cli.Flag{
 			&cli.StringFlag{Name: "state", Usage: "state file `PATH`", Value: engine.DefaultStateFile},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
