@@ -112,7 +112,7 @@ func TestPlanCollections(t *testing.T) {
 			prior: priorKeys, refusal: "Validator holds more than encryption"},
 		{name: "a validator written but not recorded (crash) is recorded", desired: withColls(v1), live: withLive(enforced),
 			prior: withPrior(model.PriorCollection{Addr: v1.Addr, Database: "medical", Name: "patients", Mode: model.ModeValidator, Fields: v1.Fields, Document: `{"bsonType":"object"}`}),
-			want: []string{"collection.medical.patients adopt"}, wantDrift: []string{"collection.medical.patients edited"}},
+			want:  []string{"collection.medical.patients adopt"}, wantDrift: []string{"collection.medical.patients edited"}},
 		{name: "a Queryable Encryption collection cannot become a validator one", desired: withColls(v1),
 			live:  withLive(model.LiveCollection{Database: "medical", Name: "patients", Exists: true, EncryptedFields: qeOf(t, coll(model.ModeQueryable, qeField("ssn", "ssn")), ids)}),
 			prior: priorKeys, refusal: "Queryable Encryption cannot be removed"},
