@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"context"
 	"strings"
 	"testing"
+
+	"github.com/csfle/csfle/devenv"
 )
 
 const stage1 = localProvider + `
@@ -120,4 +123,34 @@ func uuidOf(b []byte) string {
 		s = append(s, hexdigits[c>>4], hexdigits[c&15])
 	}
 	return string(s)
+}
+
+// Plan-time DescribeKey: a disabled or asymmetric CMK stops the plan before
+// anything is written, and the message names the key and what is wrong.
+func TestUnfitAWSKeysAreRefusedAtPlanTime(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		spec devenv.KeySpec
+		want string
+	}{
+		{"disabled", devenv.KeySpec{Disabled: true}, "it is Disabled, not Enabled"},
+		{"asymmetric", devenv.KeySpec{Asymmetric: true}, "not a symmetric (SYMMETRIC_DEFAULT) one"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			arn, err := env.CreateKey(context.Background(), tt.spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := newWorkspace(t)
+			w.config(stage1)
+			w.ok("apply", "-auto-approve")
+			w.config(stage2)
+			r := w.run("plan", "-var", "cmk_arn="+arn)
+			msg := strings.Join(strings.Fields(r.stderr), " ")
+			if r.code != 1 || !strings.Contains(msg, "AWS KMS key cannot wrap data keys") || !strings.Contains(msg, arn) || !strings.Contains(msg, tt.want) {
+				t.Errorf("plan with a %s CMK: %s", tt.name, r)
+			}
+			w.assertNoSecrets()
+		})
+	}
 }

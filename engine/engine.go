@@ -100,8 +100,9 @@ type Session struct {
 	state   *state.State
 	// fresh is set while no state file exists: the lineage of s.state is
 	// not yet a fact a saved plan can be held to.
-	fresh bool
-	vault *vault.Vault
+	fresh     bool
+	vault     *vault.Vault
+	providers *kms.Providers
 }
 
 // Open takes the state lock for operation, reads the state, resolves the KMS
@@ -139,6 +140,7 @@ func (s *Session) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	s.providers = providers
 	s.vault, err = vault.Open(ctx, s.Config.KeyVault.URI, ns, providers)
 	return err
 }

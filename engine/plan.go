@@ -40,6 +40,9 @@ func (s *Session) Plan(ctx context.Context, opts planner.Options) (*plan.Plan, e
 	if err := s.checkUnwrap(ctx, p); err != nil {
 		return nil, err
 	}
+	if err := s.checkAWSKeys(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.checkUsage(ctx, p, live); err != nil {
 		return nil, err
 	}
@@ -48,6 +51,46 @@ func (s *Session) Plan(ctx context.Context, opts planner.Options) (*plan.Plan, e
 	}
 	p.ScanAll = s.opts.ScanAll
 	return p, nil
+}
+
+// checkAWSKeys asks AWS KMS, once per distinct master key, whether each
+// aws master key the configuration names can wrap data keys (it exists, is
+// enabled, symmetric, for ENCRYPT_DECRYPT, in the stated region).
+func (s *Session) checkAWSKeys(ctx context.Context) error {
+	type result struct {
+		err   error
+		addrs []model.Addr
+	}
+	checked := map[string]*result{}
+	var order []string
+	for _, k := range s.Config.Desired().Keys {
+		if model.ProviderKind(k.MasterKey.Provider) != model.KindAWS {
+			continue
+		}
+		id := k.MasterKey.String()
+		r, ok := checked[id]
+		if !ok {
+			r = &result{err: s.providers.CheckAWSKey(ctx, k.MasterKey)}
+			checked[id] = r
+			order = append(order, id)
+		}
+		r.addrs = append(r.addrs, k.Addr)
+	}
+	var refusals []planner.Refusal
+	for _, id := range order {
+		r := checked[id]
+		if r.err == nil {
+			continue
+		}
+		for _, a := range r.addrs {
+			refusals = append(refusals, planner.Refusal{Addr: a, Summary: "AWS KMS key cannot wrap data keys",
+				Detail: strings.TrimPrefix(r.err.Error(), "kms: ") + "."})
+		}
+	}
+	if len(refusals) > 0 {
+		return s.refused(refusals)
+	}
+	return nil
 }
 
 // checkReplaces refuses to recreate a Queryable Encryption collection that

@@ -21,6 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/processcreds"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/csfle/csfle/model"
 	"github.com/csfle/csfle/secret"
@@ -35,6 +37,9 @@ type Config struct {
 	Profile  string       // aws: shared-config profile
 	Endpoint string       // aws: KMS endpoint host[:port] for SDK calls
 	CAFile   string       // PEM bundle to trust for the provider's TLS endpoint
+	// RoleARN, if set, is assumed with STS from the credentials the
+	// default chain finds; ExternalID and SessionName go with it.
+	RoleARN, ExternalID, SessionName string
 }
 
 // Providers holds resolved credentials for the configured providers.
@@ -102,6 +107,18 @@ func (p *Providers) resolveAWS(ctx context.Context, c Config, opts Options) erro
 	if err != nil {
 		return fmt.Errorf("kms: provider %q: loading the AWS configuration%s: %w", c.Name, profileNote(c.Profile), err)
 	}
+	if c.RoleARN != "" {
+		role := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), c.RoleARN, func(o *stscreds.AssumeRoleOptions) {
+			o.RoleSessionName = c.SessionName
+			if o.RoleSessionName == "" {
+				o.RoleSessionName = "csfle"
+			}
+			if c.ExternalID != "" {
+				o.ExternalID = aws.String(c.ExternalID)
+			}
+		})
+		cfg.Credentials = aws.NewCredentialsCache(role)
+	}
 	creds, err := cfg.Credentials.Retrieve(ctx)
 	var procErr *processcreds.ProviderError
 	if errors.As(err, &procErr) {
@@ -111,6 +128,9 @@ func (p *Providers) resolveAWS(ctx context.Context, c Config, opts Options) erro
 			c.Name, profileNote(c.Profile))
 	}
 	if err != nil {
+		if c.RoleARN != "" {
+			return fmt.Errorf("kms: provider %q: assuming role %s%s failed: %w", c.Name, c.RoleARN, profileNote(c.Profile), err)
+		}
 		return fmt.Errorf("kms: provider %q: no AWS credentials found%s (csfle uses the AWS SDK's default chain: environment variables, shared config and credentials files, SSO, assume-role, instance metadata): %w",
 			c.Name, profileNote(c.Profile), err)
 	}
