@@ -31,18 +31,54 @@ type KeyVault struct {
 	DeclRange hcl.Range
 }
 
-// Provider is a kms block: a configured KMS provider.
+// Provider is a kms block: a configured KMS provider. Each kind uses only
+// its own fields; the others are empty. Secrets are secret.Value, whether
+// they were written inline, read with file() or env(), or given to a
+// sensitive variable. File paths are resolved against the configuration
+// directory and were readable, and held PEM of the right kind, at load time.
 type Provider struct {
 	// Name is how keys refer to the provider: the kind ("aws"), or the kind
 	// and a label joined by a colon for a named provider ("aws:prod").
 	Name string
-	Kind string // model.KindLocal, model.KindAWS
+	Kind string // model.KindLocal, KindAWS, KindAzure, KindGCP or KindKMIP
 	// LocalKey is the 96-byte local master key, decoded (local only).
 	LocalKey secret.Value
-	// Region, Profile, Endpoint and CAFile configure aws; empty means unset.
-	// CAFile is resolved against the configuration directory.
-	Region, Profile, Endpoint, CAFile string
-	DeclRange                         hcl.Range
+	// Region and Profile configure aws; empty means unset.
+	Region, Profile string
+	// Endpoint is host[:port]: the KMS endpoint for aws, the OAuth endpoint
+	// for gcp (MongoDB's default is oauth2.googleapis.com), and the KMIP
+	// server for kmip (required there). Empty means the default.
+	Endpoint string
+	// CAFile is a PEM file of certificates to trust for the provider's TLS
+	// endpoints (aws, azure, gcp, kmip).
+	CAFile string
+
+	// RoleARN is an IAM role to assume with STS on top of the credentials
+	// of the default chain (aws); ExternalID and SessionName go with it.
+	RoleARN, ExternalID, SessionName string
+
+	// TenantID, ClientID and ClientSecret are an Azure app registration's
+	// credentials; AccessToken replaces ClientID and ClientSecret (azure,
+	// and gcp). Exactly one of the two forms is set.
+	TenantID, ClientID string
+	ClientSecret       secret.Value
+	AccessToken        secret.Value
+	// IdentityPlatformEndpoint is host[:port] of the Microsoft identity
+	// platform (azure); empty means login.microsoftonline.com.
+	IdentityPlatformEndpoint string
+
+	// Email and PrivateKey are a GCP service account's credentials.
+	// PrivateKey is the DER encoding of its PKCS#8 RSA key, decoded from the
+	// PEM or base64 the configuration gave.
+	Email      string
+	PrivateKey secret.Value
+
+	// ClientCertFile is the PEM file of the TLS client certificate (kmip);
+	// ClientKeyFile holds its private key, or is empty when ClientCertFile
+	// holds the key too.
+	ClientCertFile, ClientKeyFile string
+
+	DeclRange hcl.Range
 }
 
 // DataKey is a data_key block.

@@ -16,6 +16,9 @@ var requiredHints = map[string]string{
 	"kms":      `kms = kms.local`,
 	"data_key": `data_key = data_key.ssn`,
 	"type":     `type = "equality"`,
+	// kms "azure" and kms "kmip"
+	"tenant_id": `tenant_id = "00000000-0000-0000-0000-000000000000"`,
+	"endpoint":  `endpoint = "kmip.example.com:5696"`,
 }
 
 // nestedExamples show how to write each nested block, for diagnostics

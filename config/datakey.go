@@ -2,13 +2,11 @@ package config
 
 import (
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
-	"github.com/zclconf/go-cty/cty"
 
 	"github.com/csfle/csfle/model"
 )
@@ -23,13 +21,6 @@ var dataKeySchema = &hcl.BodySchema{
 }
 
 var lifecycleSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "prevent_destroy"}}}
-
-// masterKeyFields are the fields of each kind's master key, in the order
-// they are listed to the user.
-var masterKeyFields = map[string][]string{
-	model.KindLocal: nil,
-	model.KindAWS:   {"key", "region", "endpoint"},
-}
 
 // altNameUse is one alt name of one key, kept for the check across keys.
 type altNameUse struct {
@@ -127,146 +118,6 @@ func (l *loader) providerRef(expr hcl.Expression, declared map[string]hcl.Range)
 		return ""
 	}
 	return name
-}
-
-// mkField is one field of a master_key object.
-type mkField struct {
-	name      string
-	nameRange hcl.Range
-	value     located
-}
-
-// decodeMasterKey checks master_key against the provider's kind and fills
-// in the defaults that the kms block gives. attr may be nil.
-func (l *loader) decodeMasterKey(attr *hcl.Attribute, b *hclsyntax.Block, p *Provider) model.MasterKey {
-	mk := model.MasterKey{Provider: p.Name}
-	var fields []mkField
-	where := b.DefRange()
-	if attr != nil {
-		var ok bool
-		if fields, ok = l.masterKeyFields(attr.Expr); !ok {
-			return mk
-		}
-		where = attr.Expr.Range()
-	}
-
-	allowed := masterKeyFields[p.Kind]
-	values := make(map[string]located)
-	for _, f := range fields {
-		if !slices.Contains(allowed, f.name) {
-			l.report(unsupportedField(p, f))
-			continue
-		}
-		values[f.name] = f.value
-	}
-	if p.Kind != model.KindAWS {
-		return mk
-	}
-
-	mk.Fields = make(map[string]string)
-	if key := values["key"]; key.s != "" {
-		mk.Fields["key"] = key.s
-	} else {
-		if key.rng.Filename != "" {
-			where = key.rng
-		}
-		l.report(&hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Missing master_key.key",
-			Detail: "A data key wrapped by AWS KMS names its customer master key by ARN: " +
-				`master_key = { key = "arn:aws:kms:us-east-1:111122223333:key/..." }.`,
-			Subject: where.Ptr(),
-		})
-	}
-	switch region := values["region"]; {
-	case region.s != "":
-		mk.Fields["region"] = region.s
-	case p.Region != "":
-		mk.Fields["region"] = p.Region
-	default:
-		l.report(&hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Missing master_key.region",
-			Detail: fmt.Sprintf("Set master_key.region to the region of the customer master key, "+
-				"or set region in the %s block to use it for every key.", blockRef(p.Name)),
-			Subject: where.Ptr(),
-		})
-	}
-	switch endpoint := values["endpoint"]; {
-	case endpoint.s != "":
-		l.checkEndpoint(endpoint.s, "master_key.endpoint", endpoint.rng)
-		mk.Fields["endpoint"] = endpoint.s
-	case p.Endpoint != "":
-		mk.Fields["endpoint"] = p.Endpoint
-	}
-	return mk
-}
-
-func unsupportedField(p *Provider, f mkField) *hcl.Diagnostic {
-	detail := fmt.Sprintf("A data key wrapped by the %s provider takes no master_key fields: its master key is the key of the %s block. "+
-		"Remove master_key, or leave it empty.", p.Name, blockRef(p.Name))
-	if fields := masterKeyFields[p.Kind]; len(fields) > 0 {
-		detail = fmt.Sprintf("%q is not a field of an %s master key; the fields are %s.", f.name, p.Kind, strings.Join(fields, ", "))
-	}
-	return &hcl.Diagnostic{
-		Severity: hcl.DiagError,
-		Summary:  "Unsupported master_key field",
-		Detail:   detail,
-		Subject:  f.nameRange.Ptr(),
-	}
-}
-
-// masterKeyFields evaluates a master_key object. Written as an object
-// literal, each field keeps its own ranges; otherwise they all point at the
-// expression. ok is false if it could not be evaluated.
-func (l *loader) masterKeyFields(expr hcl.Expression) ([]mkField, bool) {
-	pairs, mapDiags := hcl.ExprMap(expr)
-	if mapDiags.HasErrors() {
-		v, ok, diags := l.eval.plain(expr, cty.Map(cty.String), "master_key")
-		l.report(diags...)
-		if !ok || v.IsNull() {
-			return nil, ok
-		}
-		var fields []mkField
-		for it := v.ElementIterator(); it.Next(); {
-			k, el := it.Element()
-			s := ""
-			if !el.IsNull() {
-				s = el.AsString()
-			}
-			fields = append(fields, mkField{name: k.AsString(), nameRange: expr.Range(), value: located{s: s, rng: expr.Range()}})
-		}
-		return fields, true
-	}
-
-	var fields []mkField
-	seen := make(map[string]hcl.Range)
-	allOK := true
-	for _, pair := range pairs {
-		name := hcl.ExprAsKeyword(pair.Key)
-		if name == "" {
-			s, ok, diags := l.eval.plainString(pair.Key, "a master_key field name")
-			l.report(diags...)
-			if !ok {
-				allOK = false
-				continue
-			}
-			name = s
-		}
-		if first, ok := seen[name]; ok {
-			l.report(duplicate("Duplicate master_key field", fmt.Sprintf("The field %q", name), first, pair.Key.Range()))
-			continue
-		}
-		seen[name] = pair.Key.Range()
-		s, ok, diags := l.eval.plainString(pair.Value, "master_key."+name)
-		l.report(diags...)
-		if !ok {
-			allOK = false
-			continue
-		}
-		fields = append(fields, mkField{name: name, nameRange: pair.Key.Range(), value: located{s: s, rng: pair.Value.Range()}})
-	}
-	return fields, allOK
 }
 
 // decodeAltNames evaluates alt_names. A null list means the default, the

@@ -8,13 +8,13 @@
 // a Subject pointing at the source. Nothing downstream of this package sees
 // HCL expressions or cty values: they get a *Config, and model.Desired from it.
 //
-// Secrets (the key vault URI, a local master key, anything derived from a
-// sensitive variable) become secret.Value here and never appear in a
-// diagnostic.
+// Secrets (the key vault URI, a local master key, cloud credentials, anything
+// derived from a sensitive variable) become secret.Value here and never
+// appear in a diagnostic.
 //
 // The only I/O this package does is reading the configuration directory, the
-// -var-file files and the files named by file() and ca_file. It must never
-// import the MongoDB driver, libmongocrypt, the AWS SDK or anything that
-// talks to the network, and it never reads the process environment except
-// through LoadOptions.LookupEnv.
+// -var-file files and the files named by file(), ca_file, client_cert_file
+// and client_key_file. It must never import the MongoDB driver,
+// libmongocrypt, the AWS SDK or anything that talks to the network, and it
+// never reads the process environment except through LoadOptions.LookupEnv.
 package config

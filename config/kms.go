@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -27,7 +26,34 @@ var kmsSchemas = map[string]*hcl.BodySchema{
 	}},
 	model.KindAWS: {Attributes: []hcl.AttributeSchema{
 		{Name: "region"}, {Name: "profile"}, {Name: "endpoint"}, {Name: "ca_file"},
+		{Name: "role_arn"}, {Name: "external_id"}, {Name: "session_name"},
 	}},
+	model.KindAzure: {Attributes: []hcl.AttributeSchema{
+		{Name: "tenant_id"}, {Name: "client_id"}, {Name: "client_secret"}, {Name: "access_token"},
+		{Name: "identity_platform_endpoint"}, {Name: "ca_file"},
+	}},
+	model.KindGCP: {Attributes: []hcl.AttributeSchema{
+		{Name: "email"}, {Name: "private_key"}, {Name: "access_token"}, {Name: "endpoint"}, {Name: "ca_file"},
+	}},
+	model.KindKMIP: {Attributes: []hcl.AttributeSchema{
+		{Name: "endpoint"}, {Name: "client_cert_file"}, {Name: "client_key_file"}, {Name: "ca_file"},
+	}},
+}
+
+// kmsRequired are the attributes each kind cannot do without. Credentials
+// that come in alternative forms (azure, gcp) are checked apart.
+var kmsRequired = map[string][]string{
+	model.KindLocal: {"key"},
+	model.KindAzure: {"tenant_id"},
+	model.KindKMIP:  {"endpoint"},
+}
+
+// endpointExamples are shown in the diagnostic for an invalid endpoint of
+// each kind's kms block.
+var endpointExamples = map[string]string{
+	model.KindAWS:  "kms.us-east-1.amazonaws.com or localhost:4566",
+	model.KindGCP:  "oauth2.googleapis.com",
+	model.KindKMIP: "kmip.example.com:5696",
 }
 
 // decodeProviders decodes the kms blocks. It returns the providers by name,
@@ -49,20 +75,12 @@ func (l *loader) decodeProviders(blocks []*hclsyntax.Block) (map[string]*Provide
 		declared[name] = b.DefRange()
 
 		switch kind {
-		case model.KindLocal, model.KindAWS:
-		case model.KindAzure, model.KindGCP, model.KindKMIP:
-			l.report(&hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "KMS provider not supported yet",
-				Detail:   fmt.Sprintf("csfle does not support the %s KMS provider yet; it supports local and aws.", kind),
-				Subject:  b.LabelRanges[0].Ptr(),
-			})
-			continue
+		case model.KindLocal, model.KindAWS, model.KindAzure, model.KindGCP, model.KindKMIP:
 		default:
 			l.report(&hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Unknown KMS provider kind",
-				Detail:   fmt.Sprintf("%q is not a KMS provider. MongoDB knows local, aws, azure, gcp and kmip; csfle supports local and aws.", kind),
+				Detail:   fmt.Sprintf("%q is not a KMS provider. MongoDB knows local, aws, azure, gcp and kmip.", kind),
 				Subject:  b.LabelRanges[0].Ptr(),
 			})
 			continue
@@ -101,44 +119,51 @@ func (l *loader) namedProviderRefused(b *hclsyntax.Block) *hcl.Diagnostic {
 
 func (l *loader) decodeProvider(b *hclsyntax.Block, name, kind string) *Provider {
 	p := &Provider{Name: name, Kind: kind, DeclRange: b.DefRange()}
-	var required []string
-	if kind == model.KindLocal {
-		required = []string{"key"}
-	}
-	attrs := l.content(b.Body, kmsSchemas[kind], "A "+blockRef(name)+" block", required...).Attributes
+	attrs := l.content(b.Body, kmsSchemas[kind], "A "+blockRef(name)+" block", kmsRequired[kind]...).Attributes
+	missing := b.Body.MissingItemRange()
 
-	if attr, ok := attrs["key"]; ok {
-		key, ok, diags := l.eval.secretString(attr.Expr, "key")
-		l.report(diags...)
-		if ok {
-			raw, d := decodeLocalKey(key, attr.Expr.Range())
-			if d != nil {
-				l.report(d)
-			} else {
-				p.LocalKey = raw
-			}
-		}
+	switch kind {
+	case model.KindLocal:
+		l.decodeLocal(p, attrs)
+	case model.KindAWS:
+		l.decodeAWS(p, attrs)
+	case model.KindAzure:
+		l.decodeAzure(p, attrs, missing)
+	case model.KindGCP:
+		l.decodeGCP(p, attrs, missing)
+	case model.KindKMIP:
+		l.decodeKMIP(p, attrs)
 	}
-	p.Region = l.optionalString(attrs["region"], "region")
-	p.Profile = l.optionalString(attrs["profile"], "profile")
 	if attr := attrs["endpoint"]; attr != nil {
 		p.Endpoint = l.optionalString(attr, "endpoint")
-		l.checkEndpoint(p.Endpoint, "endpoint", attr.Expr.Range())
+		l.checkEndpoint(p.Endpoint, "endpoint", endpointExamples[kind], attr.Expr.Range())
 	}
-	if attr := attrs["ca_file"]; attr != nil {
-		if f := l.optionalString(attr, "ca_file"); f != "" {
-			p.CAFile = l.resolve(f)
-			if _, err := os.Stat(p.CAFile); err != nil {
-				l.report(&hcl.Diagnostic{
-					Severity: hcl.DiagError,
-					Summary:  "Cannot read CA file",
-					Detail:   fmt.Sprintf("ca_file names a PEM file of certificates to trust, relative to the configuration directory; %s cannot be read: %v.", f, err),
-					Subject:  attr.Expr.Range().Ptr(),
-				})
-			}
-		}
-	}
+	p.CAFile = l.caFile(attrs["ca_file"])
 	return p
+}
+
+func (l *loader) decodeLocal(p *Provider, attrs hcl.Attributes) {
+	attr, ok := attrs["key"]
+	if !ok {
+		return
+	}
+	key, ok, diags := l.eval.secretString(attr.Expr, "key")
+	l.report(diags...)
+	if !ok {
+		return
+	}
+	raw, d := decodeLocalKey(key, attr.Expr.Range())
+	if d != nil {
+		l.report(d)
+		return
+	}
+	p.LocalKey = raw
+}
+
+func (l *loader) decodeAWS(p *Provider, attrs hcl.Attributes) {
+	p.Region = l.optionalString(attrs["region"], "region")
+	p.Profile = l.optionalString(attrs["profile"], "profile")
+	l.decodeAssumeRole(p, attrs)
 }
 
 // optionalString evaluates an optional, non-secret string attribute; absent,
@@ -192,8 +217,9 @@ func decodeLocalKey(key secret.Value, rng hcl.Range) (secret.Value, *hcl.Diagnos
 	return secret.New(raw), nil
 }
 
-// checkEndpoint reports an endpoint that is not host[:port].
-func (l *loader) checkEndpoint(endpoint, what string, rng hcl.Range) {
+// checkEndpoint reports an endpoint that is not host[:port]; example shows
+// what one looks like.
+func (l *loader) checkEndpoint(endpoint, what, example string, rng hcl.Range) {
 	if endpoint == "" {
 		return
 	}
@@ -201,9 +227,8 @@ func (l *loader) checkEndpoint(endpoint, what string, rng hcl.Range) {
 		l.report(&hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Invalid KMS endpoint",
-			Detail: fmt.Sprintf("%s is a host name with an optional port, such as kms.us-east-1.amazonaws.com or localhost:4566; %s.",
-				what, problem),
-			Subject: rng.Ptr(),
+			Detail:   fmt.Sprintf("%s is a host name with an optional port, such as %s; %s.", what, example, problem),
+			Subject:  rng.Ptr(),
 		})
 	}
 }

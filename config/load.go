@@ -60,7 +60,7 @@ func IsConfigFile(name string) bool {
 
 // LoadFiles evaluates a configuration held in memory: files maps the names
 // used in diagnostics to their contents, and dir is the directory that
-// file() and ca_file are relative to. Files are read in name order.
+// file() and the files a kms block names are relative to. Files are read in name order.
 func LoadFiles(files map[string][]byte, dir string, opts LoadOptions) (*Config, hcl.Diagnostics) {
 	l := &loader{dir: dir, opts: opts, parser: hclparse.NewParser()}
 	cfg := l.load(files)

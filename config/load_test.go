@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/csfle/csfle/model"
+	"github.com/csfle/csfle/secret"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/valid/*/want.json")
@@ -155,14 +157,27 @@ func goldenDecl(r hcl.Range) string {
 	return fmt.Sprintf("%s:%d", filepath.Base(r.Filename), r.Start.Line)
 }
 
+// goldenProvider records secrets by their length only.
 type goldenProvider struct {
-	Name          string
-	Kind          string
-	LocalKeyBytes int    `json:",omitempty"`
-	Region        string `json:",omitempty"`
-	Profile       string `json:",omitempty"`
-	Endpoint      string `json:",omitempty"`
-	CAFile        string `json:",omitempty"`
+	Name                     string
+	Kind                     string
+	LocalKeyBytes            int    `json:",omitempty"`
+	Region                   string `json:",omitempty"`
+	Profile                  string `json:",omitempty"`
+	Endpoint                 string `json:",omitempty"`
+	CAFile                   string `json:",omitempty"`
+	RoleARN                  string `json:",omitempty"`
+	ExternalID               string `json:",omitempty"`
+	SessionName              string `json:",omitempty"`
+	TenantID                 string `json:",omitempty"`
+	ClientID                 string `json:",omitempty"`
+	ClientSecretBytes        int    `json:",omitempty"`
+	AccessTokenBytes         int    `json:",omitempty"`
+	IdentityPlatformEndpoint string `json:",omitempty"`
+	Email                    string `json:",omitempty"`
+	PrivateKeyBytes          int    `json:",omitempty"`
+	ClientCertFile           string `json:",omitempty"`
+	ClientKeyFile            string `json:",omitempty"`
 }
 
 func goldenOf(cfg *Config) golden {
@@ -171,6 +186,11 @@ func goldenOf(cfg *Config) golden {
 		g.Providers = append(g.Providers, goldenProvider{
 			Name: p.Name, Kind: p.Kind, LocalKeyBytes: p.LocalKey.Len(),
 			Region: p.Region, Profile: p.Profile, Endpoint: p.Endpoint, CAFile: p.CAFile,
+			RoleARN: p.RoleARN, ExternalID: p.ExternalID, SessionName: p.SessionName,
+			TenantID: p.TenantID, ClientID: p.ClientID, ClientSecretBytes: p.ClientSecret.Len(), AccessTokenBytes: p.AccessToken.Len(),
+			IdentityPlatformEndpoint: p.IdentityPlatformEndpoint,
+			Email:                    p.Email, PrivateKeyBytes: p.PrivateKey.Len(),
+			ClientCertFile: p.ClientCertFile, ClientKeyFile: p.ClientKeyFile,
 		})
 	}
 	for _, c := range cfg.Collections {
@@ -223,8 +243,20 @@ func TestValid(t *testing.T) {
 				if p.Kind == model.KindLocal && !bytes.Equal(p.LocalKey.Reveal(), testKeyBytes()) {
 					t.Errorf("provider %s: local key was not decoded", p.Name)
 				}
-				if s := fmt.Sprintf("%v %+v %#v", p, *p, *p); strings.Contains(s, testKey) || strings.Contains(s, string(testKeyBytes())) {
+				printed := fmt.Sprintf("%v %+v %#v", p, *p, *p)
+				if strings.Contains(printed, testKey) || strings.Contains(printed, string(testKeyBytes())) {
 					t.Errorf("printing provider %s shows the key", p.Name)
+				}
+				for _, s := range []secret.Value{p.ClientSecret, p.AccessToken, p.PrivateKey} {
+					if s.IsZero() {
+						continue
+					}
+					forms := []string{s.RevealString(), base64.StdEncoding.EncodeToString(s.Reveal())}
+					for _, f := range forms {
+						if strings.Contains(printed, f) || strings.Contains(string(b), f) {
+							t.Errorf("provider %s: a secret is printed, or in %s", p.Name, wantPath)
+						}
+					}
 				}
 			}
 			if uri := cfg.KeyVault.URI.RevealString(); uri != testEnv["CSFLE_DEV_MONGODB_URI"] {

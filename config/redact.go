@@ -6,15 +6,16 @@ import (
 )
 
 // secretAttributes are the attributes, per block type, whose values are
-// secrets or may hold one.
+// secrets or may hold one: a local master key, an Azure client secret, a GCP
+// service account's private key, an access token, the key vault URI.
 var secretAttributes = map[string]map[string]bool{
-	"kms":       {"key": true},
+	"kms":       {"key": true, "client_secret": true, "access_token": true, "private_key": true},
 	"key_vault": {"uri": true},
 }
 
 // RedactSources returns copies of the source files in which every secret
 // written in the configuration is overwritten with asterisks: the values of
-// secret attributes (a local master key, the key vault URI), the defaults of
+// secret attributes (see secretAttributes), the defaults of
 // sensitive variables, and the values given to sensitive variables in
 // variable files. Diagnostics print source lines, and a key written inline
 // must not be printed with them. Byte offsets stay the same, so diagnostic

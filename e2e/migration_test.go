@@ -154,3 +154,32 @@ func TestUnfitAWSKeysAreRefusedAtPlanTime(t *testing.T) {
 		})
 	}
 }
+
+func TestProvidersHealthReport(t *testing.T) {
+	w := newWorkspace(t)
+	w.config(stage1)
+	w.ok("apply", "-auto-approve")
+	w.config(stage2)
+	w.ok("apply", "-auto-approve")
+	r := w.ok("providers")
+	for _, want := range []string{"aws       credentials", "DescribeKey " + env.CMKARN, "unwrap data_key.billing", "ok"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("providers report lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "FAILED") {
+		t.Errorf("a check failed on a healthy set-up:\n%s", r.stdout)
+	}
+	// A wrong local master key does not matter any more (nothing is
+	// wrapped by it), but a key the state holds under aws must unwrap:
+	// break it by pointing the configuration at a disabled CMK.
+	disabled, err := env.CreateKey(context.Background(), devenv.KeySpec{Disabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = w.run("providers", "-var", "cmk_arn="+disabled)
+	if r.code != 1 || !strings.Contains(r.stdout, "FAILED: kms: AWS KMS key "+disabled) || !strings.Contains(r.stderr, "checks failed") {
+		t.Errorf("providers with a disabled CMK: %s", r)
+	}
+	w.assertNoSecrets()
+}

@@ -149,7 +149,11 @@ func providerConfigs(cfg *config.Config) []kms.Config {
 	out := make([]kms.Config, 0, len(cfg.Providers))
 	for _, p := range cfg.Providers {
 		out = append(out, kms.Config{Name: p.Name, Kind: p.Kind, LocalKey: p.LocalKey,
-			Region: p.Region, Profile: p.Profile, Endpoint: p.Endpoint, CAFile: p.CAFile})
+			Region: p.Region, Profile: p.Profile, Endpoint: p.Endpoint, CAFile: p.CAFile,
+			RoleARN: p.RoleARN, ExternalID: p.ExternalID, SessionName: p.SessionName,
+			TenantID: p.TenantID, ClientID: p.ClientID, ClientSecret: p.ClientSecret, AccessToken: p.AccessToken,
+			IdentityPlatformEndpoint: p.IdentityPlatformEndpoint, Email: p.Email, PrivateKey: p.PrivateKey,
+			ClientCertFile: p.ClientCertFile, ClientKeyFile: p.ClientKeyFile})
 	}
 	return out
 }

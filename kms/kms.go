@@ -40,6 +40,19 @@ type Config struct {
 	// RoleARN, if set, is assumed with STS from the credentials the
 	// default chain finds; ExternalID and SessionName go with it.
 	RoleARN, ExternalID, SessionName string
+
+	// azure
+	TenantID, ClientID       string
+	ClientSecret             secret.Value
+	AccessToken              secret.Value // azure or gcp, instead of a client secret or a private key
+	IdentityPlatformEndpoint string
+
+	// gcp (Endpoint is the OAuth endpoint)
+	Email      string
+	PrivateKey secret.Value // PEM (PKCS#8) or base64 DER
+
+	// kmip (Endpoint is the KMIP server's host:port)
+	ClientCertFile, ClientKeyFile string
 }
 
 // Providers holds resolved credentials for the configured providers.
@@ -75,6 +88,15 @@ func Resolve(ctx context.Context, cfgs []Config, opts Options) (*Providers, erro
 		case model.KindAWS:
 			if err := p.resolveAWS(ctx, c, opts); err != nil {
 				return nil, err
+			}
+		case model.KindAzure, model.KindGCP, model.KindKMIP:
+			creds, err := staticCredentials(c)
+			if err != nil {
+				return nil, fmt.Errorf("kms: provider %q: %w", c.Name, err)
+			}
+			p.creds[c.Name] = creds
+			if err := p.setTLS(c); err != nil {
+				return nil, fmt.Errorf("kms: provider %q: %w", c.Name, err)
 			}
 		default:
 			return nil, fmt.Errorf("kms: provider %q: kind %q is not supported yet", c.Name, c.Kind)
@@ -193,6 +215,9 @@ func (p *Providers) Only(names ...string) *Providers {
 	return q
 }
 
+// binaryFields are the kmsProviders fields libmongocrypt takes as bytes.
+var binaryFields = map[string]bool{"key": true, "privateKey": true}
+
 // DriverProviders returns the kmsProviders document for the driver. It
 // reveals the secrets: pass it straight to the driver and drop it.
 func (p *Providers) DriverProviders() map[string]map[string]interface{} {
@@ -200,7 +225,7 @@ func (p *Providers) DriverProviders() map[string]map[string]interface{} {
 	for name, fields := range p.creds {
 		m := make(map[string]interface{}, len(fields))
 		for k, v := range fields {
-			if name == model.KindLocal || model.ProviderKind(name) == model.KindLocal {
+			if binaryFields[k] {
 				m[k] = v.Reveal()
 			} else {
 				m[k] = v.RevealString()

@@ -85,3 +85,25 @@ func (m MasterKey) Clone() MasterKey {
 	}
 	return c
 }
+
+// Satisfies reports whether m, a master key as the key vault holds it, is
+// the one desired asks for. A kmip master key whose keyId the configuration
+// leaves out gets one from the server, and delegated false is the same as
+// absent; every other field must be equal.
+func (m MasterKey) Satisfies(desired MasterKey) bool {
+	if ProviderKind(desired.Provider) != KindKMIP {
+		return m.Equal(desired)
+	}
+	norm := func(k MasterKey, dropKeyID bool) MasterKey {
+		c := k.Clone()
+		if c.Fields["delegated"] == "false" {
+			delete(c.Fields, "delegated")
+		}
+		if dropKeyID {
+			delete(c.Fields, "keyId")
+		}
+		return c
+	}
+	_, pinned := desired.Fields["keyId"]
+	return norm(m, !pinned).Equal(norm(desired, false))
+}

@@ -258,7 +258,7 @@ func (p *planner) converge(d model.DesiredKey, l model.LiveKey, protected bool) 
 		})
 		cur = after
 	}
-	if !l.MasterKey.Equal(d.MasterKey) {
+	if !l.MasterKey.Satisfies(d.MasterKey) {
 		if !p.desired.HasProvider(l.MasterKey.Provider) {
 			p.refuse(d.Addr, "Cannot unwrap the key to rewrap it",
 				"%s (id %s) is wrapped by the %q KMS provider, which is not configured. csfle must unwrap the key with it before wrapping it under %s. Keep a kms %q block with the credentials or master key that wrap it until the rewrap is applied.",
@@ -312,7 +312,7 @@ func (p *planner) planDelete(k model.PriorKey) {
 // key unwraps it through that KMS, and the executor then verifies it: the
 // proof is never skipped.
 func (p *planner) reverify(d model.DesiredKey, prior model.PriorKey, l model.LiveKey) {
-	if prior.MasterKey.Equal(l.MasterKey) || !l.MasterKey.Equal(d.MasterKey) {
+	if prior.MasterKey.Equal(l.MasterKey) || !l.MasterKey.Satisfies(d.MasterKey) {
 		return
 	}
 	before := liveToPlanKey(l)

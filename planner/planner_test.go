@@ -421,3 +421,25 @@ func TestPlannerImportsNoIO(t *testing.T) {
 		}
 	}
 }
+
+func TestMasterKeyMatchesServerAssignedKMIPFields(t *testing.T) {
+	kmip := func(fields map[string]string) model.MasterKey {
+		return model.MasterKey{Provider: "kmip", Fields: fields}
+	}
+	tests := []struct {
+		live, desired model.MasterKey
+		want          bool
+	}{
+		{kmip(map[string]string{"keyId": "12", "endpoint": "k:5696"}), kmip(map[string]string{"endpoint": "k:5696"}), true},
+		{kmip(map[string]string{"keyId": "12", "endpoint": "k:5696"}), kmip(map[string]string{"keyId": "13", "endpoint": "k:5696"}), false},
+		{kmip(map[string]string{"keyId": "12", "delegated": "false"}), kmip(map[string]string{}), true},
+		{kmip(map[string]string{"keyId": "12", "delegated": "true"}), kmip(map[string]string{}), false},
+		{awsKey, awsTwo, false},
+		{awsKey, awsKey, true},
+	}
+	for i, tt := range tests {
+		if got := tt.live.Satisfies(tt.desired); got != tt.want {
+			t.Errorf("%d: Satisfies(%s, %s) = %v, want %v", i, tt.live, tt.desired, got, tt.want)
+		}
+	}
+}

@@ -144,7 +144,11 @@ func masterKeyFromBSON(raw bson.Raw) (model.MasterKey, error) {
 func masterKeyToBSON(mk model.MasterKey) bson.D {
 	d := bson.D{}
 	for _, k := range mk.FieldNames() {
-		d = append(d, bson.E{Key: k, Value: mk.Fields[k]})
+		var v any = mk.Fields[k]
+		if k == "delegated" { // kmip: a boolean in the masterKey document
+			v = mk.Fields[k] == "true"
+		}
+		d = append(d, bson.E{Key: k, Value: v})
 	}
 	return d
 }

@@ -19,6 +19,11 @@ kms "aws" {
   region   = "us-east-1"
   profile  = "prod"
   endpoint = env("CSFLE_DEV_AWS_ENDPOINT", "")
+
+  # Assume a role on top of the default chain's credentials.
+  role_arn     = "arn:aws:iam::111122223333:role/csfle-keys"
+  external_id  = "csfle-7f3a"
+  session_name = "csfle-plan"
 }
 
 data_key "ssn" {

@@ -1,0 +1,8 @@
+key_vault {
+  uri = env("CSFLE_DEV_MONGODB_URI")
+}
+
+kms "azure" { # ERROR: Missing client_secret
+  tenant_id = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+  client_id = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
+}

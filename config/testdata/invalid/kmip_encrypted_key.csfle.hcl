@@ -1,0 +1,9 @@
+key_vault {
+  uri = env("CSFLE_DEV_MONGODB_URI")
+}
+
+kms "kmip" {
+  endpoint         = "localhost:5696"
+  client_cert_file = "files/client-cert-only.pem"
+  client_key_file  = "files/client-key-encrypted.pem" # ERROR: Encrypted client key
+}
