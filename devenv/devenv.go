@@ -33,6 +33,12 @@ type Options struct {
 	// host:port as the master key's endpoint.
 	MongoPort int
 	KMSPort   int
+
+	// AzurePort and GCPPort do the same for the Azure and GCP test
+	// servers, whose host:port data keys record as keyVaultEndpoint and
+	// endpoint.
+	AzurePort int
+	GCPPort   int
 }
 
 // Env is a running environment. Its fields are read-only.
@@ -50,10 +56,34 @@ type Env struct {
 
 	CMKARN string // a symmetric, enabled CMK
 
+	// Azure: one server on 127.0.0.1 over TLS (CAFile) that is both the
+	// identity platform (the azure provider's identityPlatformEndpoint) and
+	// Key Vault (a master key's keyVaultEndpoint). It checks the client
+	// credentials, random per Start, and the bearer tokens it issued.
+	AzureEndpoint     string // "127.0.0.1:PORT"
+	AzureTenantID     string
+	AzureClientID     string
+	AzureClientSecret string // a secret: keep it out of logs and stdout
+	AzureKeyName      string // a key that exists: DefaultAzureKeyName
+	AzureKeyVersion   string // its one version; master keys may omit it
+
+	// GCP: one server on 127.0.0.1 over TLS (CAFile) that is both the OAuth
+	// token endpoint (the gcp provider's endpoint) and Cloud KMS (a master
+	// key's endpoint). It checks that the JWT assertion is signed with
+	// GCPPrivateKeyPEM, random per Start, and the bearer tokens it issued.
+	GCPEndpoint      string // "127.0.0.1:PORT"
+	GCPEmail         string // the service account
+	GCPPrivateKeyPEM string // PKCS#8 PEM ("PRIVATE KEY"); a secret
+	GCPProjectID     string // with GCPLocation, GCPKeyRing and GCPKeyName,
+	GCPLocation      string // a crypto key that exists (the Default* ones)
+	GCPKeyRing       string
+	GCPKeyName       string
+
 	ca         *certAuthority
 	httpClient *http.Client
 	kms        *kmsServer
 	ferret     *ferretServer
+	cloud      *cloudKMS
 
 	closeOnce sync.Once
 	closeErr  error
@@ -126,6 +156,15 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	e.KMSEndpoint = kmsLn.Addr().String()
 	e.KMSURL = "https://" + e.KMSEndpoint
 
+	var cloud cloudCredentials
+	if e.cloud, cloud, err = startCloudKMS(dir, opts, ca.server); err != nil {
+		return nil, err
+	}
+	e.AzureEndpoint, e.AzureKeyName, e.AzureKeyVersion = cloud.azureEndpoint, DefaultAzureKeyName, cloud.azureKeyVersion
+	e.AzureTenantID, e.AzureClientID, e.AzureClientSecret = cloud.tenantID, cloud.clientID, cloud.clientSecret
+	e.GCPEndpoint, e.GCPEmail, e.GCPPrivateKeyPEM = cloud.gcpEndpoint, gcpServiceAccountEmail, cloud.gcpPrivateKeyPEM
+	e.GCPProjectID, e.GCPLocation, e.GCPKeyRing, e.GCPKeyName = DefaultGCPProjectID, DefaultGCPLocation, DefaultGCPKeyRing, DefaultGCPKeyName
+
 	e.ferret, err = startFerretOnPort(opts.MongoPort, prev.MongoPort, filepath.Join(dir, ferretSubdir), opts.Verbose)
 	if err != nil {
 		return nil, err
@@ -146,7 +185,7 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	return e, nil
 }
 
-// Close stops both servers. It is safe to call more than once; later calls
+// Close stops the servers. It is safe to call more than once; later calls
 // return the first call's result.
 func (e *Env) Close() error {
 	e.closeOnce.Do(func() {
@@ -157,6 +196,11 @@ func (e *Env) Close() error {
 		if e.kms != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), kmsStopTimeout)
 			errs = append(errs, e.kms.close(ctx))
+			cancel()
+		}
+		if e.cloud != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), kmsStopTimeout)
+			errs = append(errs, e.cloud.close(ctx))
 			cancel()
 		}
 		if e.httpClient != nil {
@@ -173,7 +217,8 @@ func (e *Env) TLSConfig() *tls.Config {
 	return &tls.Config{RootCAs: e.ca.pool, MinVersion: tls.VersionTLS12}
 }
 
-// HTTPClient is an HTTP client that trusts the KMS server's certificate.
+// HTTPClient is an HTTP client that trusts the KMS servers' certificate
+// (AWS, Azure and GCP).
 func (e *Env) HTTPClient() *http.Client { return e.httpClient }
 
 // listenLocal binds 127.0.0.1 for the named server: on want if set (and
