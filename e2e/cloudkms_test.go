@@ -136,3 +136,30 @@ func pemBody(p string) string {
 	}
 	return lines[len(lines)/2]
 }
+
+// libmongocrypt 1.7 unwraps with an access token but does not wrap with
+// one: csfle says so at plan time instead of failing half-way.
+func TestAccessTokenCannotWrapWithLibmongocrypt17(t *testing.T) {
+	w := newWorkspace(t)
+	w.write("azure-token.txt", env.AzureAccessToken())
+	w.config(`
+kms "azure" {
+  tenant_id                  = env("CSFLE_DEV_AZURE_TENANT_ID")
+  access_token               = file("azure-token.txt")
+  identity_platform_endpoint = env("CSFLE_DEV_AZURE_ENDPOINT")
+  ca_file                    = env("CSFLE_DEV_CA_FILE")
+}
+` + azureKey)
+	version := strings.TrimSpace(strings.TrimPrefix(strings.Split(w.ok("version").stdout, "\n")[1], "libmongocrypt "))
+	r := w.run("plan")
+	if !strings.HasPrefix(version, "1.7.") {
+		t.Skipf("skipped: libmongocrypt %s may wrap with an access token", version)
+	}
+	msg := strings.Join(strings.Fields(r.stderr), " ")
+	if r.code != 1 || !strings.Contains(msg, "Access token cannot wrap keys with this libmongocrypt") || !strings.Contains(msg, "client_id and client_secret") {
+		t.Errorf("plan with an azure access token: %s", r)
+	}
+	if strings.Contains(r.stderr, "azure-token") && strings.Contains(r.stderr, env.AzureAccessToken()[:10]) {
+		t.Error("the error holds the token")
+	}
+}

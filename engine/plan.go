@@ -43,6 +43,9 @@ func (s *Session) Plan(ctx context.Context, opts planner.Options) (*plan.Plan, e
 	if err := s.checkAWSKeys(ctx); err != nil {
 		return nil, err
 	}
+	if err := s.checkLibmongocrypt(p, vault.LibmongocryptVersion()); err != nil {
+		return nil, err
+	}
 	if err := s.checkUsage(ctx, p, live); err != nil {
 		return nil, err
 	}
@@ -85,6 +88,37 @@ func (s *Session) checkAWSKeys(ctx context.Context) error {
 		for _, a := range r.addrs {
 			refusals = append(refusals, planner.Refusal{Addr: a, Summary: "AWS KMS key cannot wrap data keys",
 				Detail: strings.TrimPrefix(r.err.Error(), "kms: ") + "."})
+		}
+	}
+	if len(refusals) > 0 {
+		return s.refused(refusals)
+	}
+	return nil
+}
+
+// checkLibmongocrypt refuses changes the linked libmongocrypt cannot make,
+// before anything is written. 1.7 ignores an azure or gcp access token when
+// it wraps a key (it asks the provider's default login endpoint for a token
+// instead, and fails), and it has no delegated KMIP keys.
+func (s *Session) checkLibmongocrypt(p *plan.Plan, version string) error {
+	if !strings.HasPrefix(version, "1.7.") {
+		return nil
+	}
+	var refusals []planner.Refusal
+	for _, c := range p.Changes {
+		if (c.Action != plan.Create && c.Action != plan.Rewrap) || c.After == nil {
+			continue
+		}
+		name := c.After.MasterKey.Provider
+		if c.After.MasterKey.Fields["delegated"] == "true" {
+			refusals = append(refusals, planner.Refusal{Addr: c.Addr, Summary: "Delegated KMIP keys need a newer libmongocrypt",
+				Detail: fmt.Sprintf("the linked libmongocrypt %s cannot use a kmip master key with delegated = true (it has no KMIP Encrypt and Decrypt). Leave delegated out, or link libmongocrypt 1.8 or newer.", version)})
+			continue
+		}
+		if prov := s.Config.Provider(name); prov != nil && !prov.AccessToken.IsZero() {
+			refusals = append(refusals, planner.Refusal{Addr: c.Addr, Summary: "Access token cannot wrap keys with this libmongocrypt",
+				Detail: fmt.Sprintf("the linked libmongocrypt %s uses a %s access_token only to unwrap keys, not to wrap them, so %s would fail. Give the kms %q block its long-lived credentials (%s) instead, or link a newer libmongocrypt.",
+					version, model.ProviderKind(name), c.Addr, name, map[string]string{model.KindAzure: "client_id and client_secret", model.KindGCP: "email and private_key"}[model.ProviderKind(name)])})
 		}
 	}
 	if len(refusals) > 0 {

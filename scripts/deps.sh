@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure this machine can build csfle: Go, a C compiler, pkg-config and
-# libmongocrypt (client-side encryption is done by libmongocrypt through cgo).
+# libmongocrypt (client-side encryption is done by libmongocrypt through cgo),
+# and, with --test, on Debian python3-pykmip for the tests' KMIP server.
 # Installs what is missing with apt-get when it can; otherwise says exactly
 # what to install.
 set -euo pipefail
@@ -13,6 +14,13 @@ command -v go >/dev/null 2>&1 || {
 command -v gcc >/dev/null 2>&1 || missing+=(gcc)
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 pkg-config --exists libmongocrypt 2>/dev/null || missing+=(libmongocrypt-dev)
+# PyKMIP's server, which the KMIP tests run (devenv.StartKMIP) under Debian's
+# /usr/bin/python3. Only the tests need it; elsewhere than on Debian, they
+# fail saying what to install.
+if [ "${1:-}" = "--test" ] && command -v dpkg-query >/dev/null 2>&1 &&
+  ! dpkg-query -W -f='${Status}' python3-pykmip 2>/dev/null | grep -q 'ok installed'; then
+  missing+=(python3-pykmip)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

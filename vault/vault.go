@@ -145,8 +145,11 @@ func masterKeyToBSON(mk model.MasterKey) bson.D {
 	d := bson.D{}
 	for _, k := range mk.FieldNames() {
 		var v any = mk.Fields[k]
-		if k == "delegated" { // kmip: a boolean in the masterKey document
-			v = mk.Fields[k] == "true"
+		if k == "delegated" { // kmip: a boolean, and false is the default
+			if mk.Fields[k] != "true" {
+				continue // libmongocrypt 1.7 refuses the field even when false
+			}
+			v = true
 		}
 		d = append(d, bson.E{Key: k, Value: v})
 	}
