@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -57,6 +58,7 @@ type Config struct {
 
 // Providers holds resolved credentials for the configured providers.
 type Providers struct {
+	mu    sync.Mutex // guards creds against Refresh
 	names []string
 	creds map[string]map[string]secret.Value
 	tls   map[string]*tls.Config
@@ -192,6 +194,8 @@ func (p *Providers) Names() []string { return append([]string(nil), p.names...) 
 
 // Has reports whether a provider is configured.
 func (p *Providers) Has(name string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	_, ok := p.creds[name]
 	return ok
 }
@@ -199,6 +203,8 @@ func (p *Providers) Has(name string) bool {
 // Only returns the subset of providers with the given names, so a check can
 // prove that a key decrypts without the others.
 func (p *Providers) Only(names ...string) *Providers {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	q := &Providers{creds: map[string]map[string]secret.Value{}, tls: map[string]*tls.Config{}, aws: map[string]aws.Config{}}
 	for _, n := range names {
 		if c, ok := p.creds[n]; ok {
@@ -221,6 +227,8 @@ var binaryFields = map[string]bool{"key": true, "privateKey": true}
 // DriverProviders returns the kmsProviders document for the driver. It
 // reveals the secrets: pass it straight to the driver and drop it.
 func (p *Providers) DriverProviders() map[string]map[string]interface{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	out := make(map[string]map[string]interface{}, len(p.creds))
 	for name, fields := range p.creds {
 		m := make(map[string]interface{}, len(fields))

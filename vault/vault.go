@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
@@ -29,15 +30,21 @@ type Vault struct {
 	coll      *mongo.Collection
 	namespace string
 	providers *kms.Providers
-	ce        *mongo.ClientEncryption
 	uri       secret.Value
+
+	mu sync.Mutex
+	ce *mongo.ClientEncryption
+	// retired are handles replaced after a credential refresh; operations
+	// may still be using them, so they are closed with the vault. The first
+	// of them (or ce) owns client.
+	retired []*mongo.ClientEncryption
 }
 
 // Open connects to the key vault. The URI is a secret because it may hold a
 // password; errors from the driver are kept free of it.
 func Open(ctx context.Context, uri secret.Value, namespace string, providers *kms.Providers) (*Vault, error) {
 	if LibmongocryptVersion() == "" {
-		return nil, errors.New("vault: this csfle was built without client-side encryption (libmongocrypt); rebuild it with -tags cse (make build does)")
+		return nil, errors.New("vault: this csfle was built without client-side encryption (libmongocrypt); rebuild it with -tags cse (scripts/build.sh does)")
 	}
 	db, coll, ok := strings.Cut(namespace, ".")
 	if !ok || db == "" || coll == "" {
@@ -78,7 +85,34 @@ func (v *Vault) connect(ctx context.Context) (*mongo.Client, *mongo.ClientEncryp
 
 // Close disconnects.
 func (v *Vault) Close(ctx context.Context) error {
-	return v.ce.Close(ctx)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	var errs []error
+	for _, ce := range append(v.retired, v.ce) {
+		errs = append(errs, ce.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// encryption returns the libmongocrypt handle to use now: when the KMS
+// credentials were renewed (temporary AWS credentials during a long apply),
+// a new handle with the new ones.
+func (v *Vault) encryption(ctx context.Context) (*mongo.ClientEncryption, error) {
+	changed, err := v.providers.Refresh(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("vault: %w", err)
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if changed {
+		_, ce, err := v.connect(ctx)
+		if err != nil {
+			return nil, err
+		}
+		v.retired = append(v.retired, v.ce)
+		v.ce = ce
+	}
+	return v.ce, nil
 }
 
 // Namespace is the key vault's DB.COLLECTION.
@@ -207,7 +241,11 @@ func (v *Vault) CreateKey(ctx context.Context, mk model.MasterKey, altNames []st
 	if len(mk.Fields) > 0 {
 		opts.SetMasterKey(masterKeyToBSON(mk))
 	}
-	b, err := v.ce.CreateDataKey(ctx, mk.Provider, opts)
+	ce, err := v.encryption(ctx)
+	if err != nil {
+		return model.KeyID{}, err
+	}
+	b, err := ce.CreateDataKey(ctx, mk.Provider, opts)
 	if err != nil {
 		return model.KeyID{}, fmt.Errorf("vault: creating a data key under %s: %w", mk, err)
 	}
@@ -265,7 +303,11 @@ func (v *Vault) Rewrap(ctx context.Context, id model.KeyID, mk model.MasterKey) 
 	if len(mk.Fields) > 0 {
 		opts.SetMasterKey(masterKeyToBSON(mk))
 	}
-	res, err := v.ce.RewrapManyDataKey(ctx, bson.D{{Key: "_id", Value: binID(id)}}, opts)
+	ce, err := v.encryption(ctx)
+	if err != nil {
+		return err
+	}
+	res, err := ce.RewrapManyDataKey(ctx, bson.D{{Key: "_id", Value: binID(id)}}, opts)
 	if err != nil {
 		return fmt.Errorf("vault: rewrapping key %s under %s: %w", id, mk, err)
 	}
@@ -288,13 +330,20 @@ func (v *Vault) Delete(ctx context.Context, id model.KeyID) error {
 // its data key cache, which is fine before a change: the key was unwrapped
 // with the same master key.
 func (v *Vault) CheckDecrypt(ctx context.Context, id model.KeyID) error {
-	return roundTrip(ctx, v.ce, id)
+	ce, err := v.encryption(ctx)
+	if err != nil {
+		return err
+	}
+	return roundTrip(ctx, ce, id)
 }
 
 // VerifyDecrypt is CheckDecrypt on a new connection and libmongocrypt
 // handle, whose empty cache makes the round trip unwrap the key through the
 // KMS its document names now: the proof after a rewrap.
 func (v *Vault) VerifyDecrypt(ctx context.Context, id model.KeyID) error {
+	if _, err := v.providers.Refresh(ctx); err != nil {
+		return fmt.Errorf("vault: %w", err)
+	}
 	_, ce, err := v.connect(ctx)
 	if err != nil {
 		return err
