@@ -86,6 +86,8 @@ func TestAzureAndGCPEndToEnd(t *testing.T) {
 	ct := a.encrypt(ids["records"], "azure-wrapped")
 
 	w.config(cloudProviders + gcpKey)
+	w.ok("plan", "-out", "to-gcp.plan")
+	w.ok("show", "-json")
 	p := w.planJSON()
 	if len(p.Changes) != 1 || p.Changes[0].Action != "rewrap" || p.Changes[0].After.MasterKey.Provider != "gcp" {
 		t.Fatalf("plan azure -> gcp: %+v", p.Changes)

@@ -2,6 +2,7 @@ package kms
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -69,5 +70,38 @@ func TestCheckKeyMetadataRegion(t *testing.T) {
 	}
 	if err := checkKeyMetadata(arn, "us-east-1", md); err == nil || !strings.Contains(err.Error(), "it is in region eu-west-1, but the master key says us-east-1") {
 		t.Errorf("region mismatch: %v", err)
+	}
+}
+
+// Credentials from a shared-config profile that assumes a role, used
+// against the embedded local-kms: the chain resolves through STS and the
+// DescribeKey check runs with the assumed role's credentials.
+func TestAssumedRoleProfileAgainstLocalKMS(t *testing.T) {
+	dir := isolateAWS(t)
+	ctx := context.Background()
+	env, err := devenv.Start(ctx, devenv.Options{Dir: filepath.Join(t.TempDir(), "env")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Close() })
+	sts := startSTS(t, dir)
+	creds := "[base]\naws_access_key_id = " + env.AccessKeyID + "\naws_secret_access_key = " + env.SecretAccessKey + "\n"
+	cfg := "[profile ops]\nrole_arn = arn:aws:iam::111122223333:role/ops\nsource_profile = base\nregion = us-east-1\n"
+	if err := os.WriteFile(filepath.Join(dir, "credentials"), []byte(creds), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Resolve(ctx, []Config{{Name: "aws", Kind: "aws", Profile: "ops", CAFile: env.CAFile}}, Options{LookupEnv: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := model.MasterKey{Provider: "aws", Fields: map[string]string{"key": env.CMKARN, "region": env.Region, "endpoint": env.KMSEndpoint}}
+	if err := p.CheckAWSKey(ctx, mk); err != nil {
+		t.Fatalf("DescribeKey with the assumed role: %v", err)
+	}
+	if len(sts.roles) == 0 || p.DriverProviders()["aws"]["accessKeyId"] != "ASIAASSUMED" {
+		t.Errorf("the profile's role was not assumed: %v", sts.roles)
 	}
 }
