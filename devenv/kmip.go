@@ -374,27 +374,9 @@ type kmipCerts struct {
 }
 
 func newKMIPCerts(now time.Time) (*kmipCerts, error) {
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caKey, caCert, caDER, err := newCA(now, "csfle devenv KMIP CA")
 	if err != nil {
-		return nil, fmt.Errorf("devenv: KMIP: generate CA key: %w", err)
-	}
-	caTmpl := &x509.Certificate{
-		SerialNumber:          randomSerial(),
-		Subject:               pkix.Name{CommonName: "csfle devenv KMIP CA", Organization: []string{"csfle devenv"}},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.AddDate(1, 0, 0),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLenZero:        true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		return nil, fmt.Errorf("devenv: KMIP: create CA certificate: %w", err)
-	}
-	caCert, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		return nil, fmt.Errorf("devenv: KMIP: parse CA certificate: %w", err)
+		return nil, err
 	}
 
 	leaf := func(tmpl *x509.Certificate) (certPEM, keyPEM []byte, _ tls.Certificate, _ error) {

@@ -26,27 +26,9 @@ type certAuthority struct {
 // newCertAuthority makes a fresh CA rather than reuse httptest's built-in
 // certificate, whose private key is published in Go's source tree.
 func newCertAuthority(now time.Time) (*certAuthority, error) {
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caKey, caCert, caDER, err := newCA(now, "csfle devenv CA")
 	if err != nil {
-		return nil, fmt.Errorf("devenv: generate CA key: %w", err)
-	}
-	caTmpl := &x509.Certificate{
-		SerialNumber:          randomSerial(),
-		Subject:               pkix.Name{CommonName: "csfle devenv CA", Organization: []string{"csfle devenv"}},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.AddDate(1, 0, 0),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLenZero:        true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		return nil, fmt.Errorf("devenv: create CA certificate: %w", err)
-	}
-	caCert, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		return nil, fmt.Errorf("devenv: parse CA certificate: %w", err)
+		return nil, err
 	}
 
 	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -78,6 +60,33 @@ func newCertAuthority(now time.Time) (*certAuthority, error) {
 			PrivateKey:  leafKey,
 		},
 	}, nil
+}
+
+// newCA makes a self-signed certificate authority valid for a year.
+func newCA(now time.Time, name string) (*ecdsa.PrivateKey, *x509.Certificate, []byte, error) {
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("devenv: generate the key of %s: %w", name, err)
+	}
+	caTmpl := &x509.Certificate{
+		SerialNumber:          randomSerial(),
+		Subject:               pkix.Name{CommonName: name, Organization: []string{"csfle devenv"}},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.AddDate(1, 0, 0),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		MaxPathLenZero:        true,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("devenv: create the certificate of %s: %w", name, err)
+	}
+	caCert, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("devenv: parse the certificate of %s: %w", name, err)
+	}
+	return caKey, caCert, caDER, nil
 }
 
 func randomSerial() *big.Int {

@@ -59,6 +59,13 @@ func Decode(data []byte, source string) (*State, error) {
 	if len(s.Keys) == 0 {
 		s.Keys = nil
 	}
+	// An empty list reads as none, so a state reads the same after a write.
+	if len(s.Collections) == 0 {
+		s.Collections = nil
+	}
+	if len(s.Retired) == 0 {
+		s.Retired = nil
+	}
 	return &s, nil
 }
 
@@ -75,6 +82,16 @@ func check(s *State) error {
 		if i > 0 && s.Keys[i-1].Addr == k.Addr {
 			return fmt.Errorf("records %s more than once", k.Addr)
 		}
+	}
+	seen := map[model.Addr]bool{}
+	for i, c := range s.Collections {
+		if c.Addr.Type != "collection" || c.Addr.Name == "" || c.Database == "" || c.Name == "" {
+			return fmt.Errorf("records a collection without an address, database or name (entry %d)", i)
+		}
+		if seen[c.Addr] {
+			return fmt.Errorf("records %s more than once", c.Addr)
+		}
+		seen[c.Addr] = true
 	}
 	return nil
 }

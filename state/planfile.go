@@ -85,6 +85,11 @@ func ReadPlanFile(path string) (*PlanFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("state: read saved plan %s: %w", path, err)
 	}
+	return DecodePlanFile(data, path)
+}
+
+// DecodePlanFile is ReadPlanFile on bytes read from path.
+func DecodePlanFile(data []byte, path string) (*PlanFile, error) {
 	var f PlanFile
 	if err := json.Unmarshal(data, &f); err != nil {
 		return nil, fmt.Errorf("state: %s is not a valid saved plan (%v): the file may be truncated or corrupted. Run csfle plan -out again.", path, err)
