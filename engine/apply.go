@@ -77,15 +77,16 @@ func sameChanges(a, b []plan.Change) bool {
 // decides whether p must be checked with CheckFresh first (a saved plan) or
 // was just made in this session.
 func (s *Session) Apply(ctx context.Context, p *plan.Plan, onEvent func(executor.Event)) (executor.Result, error) {
-	rec := &recorder{backend: s.backend, state: s.state, version: s.opts.Version}
+	rec := &recorder{backend: s.backend, state: s.state, version: s.opts.Version, backupDir: s.opts.backupDir()}
 	return executor.Apply(ctx, p, s.vault, rec, executor.Options{Concurrency: s.opts.Concurrency, OnEvent: onEvent})
 }
 
 // recorder writes the state after every step. The executor serializes calls.
 type recorder struct {
-	backend state.Backend
-	state   *state.State
-	version string
+	backend   state.Backend
+	state     *state.State
+	version   string
+	backupDir string
 }
 
 func (r *recorder) write(ctx context.Context) error {

@@ -33,6 +33,8 @@ type Vault interface {
 	// DropEmpty drops a collection that holds no document, and refuses
 	// one that does.
 	DropEmpty(ctx context.Context, db, coll string) error
+	// KeyDocument is a key's whole document, for a backup.
+	KeyDocument(ctx context.Context, id model.KeyID) (string, error)
 }
 
 // Recorder persists the outcome of each step before the next one starts.
@@ -46,6 +48,8 @@ type Recorder interface {
 	// KeyID is the id the state records for a data key: collections are
 	// written with the ids of keys created earlier in the same apply.
 	KeyID(addr model.Addr) (model.KeyID, bool)
+	// Backup keeps a key document before a rewrap or a delete changes it.
+	Backup(ctx context.Context, addr model.Addr, id model.KeyID, doc string) error
 }
 
 // Phase is where a change is in its life.

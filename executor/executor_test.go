@@ -157,6 +157,16 @@ func (v *fakeVault) SetValidator(_ context.Context, db, coll, jsonSchema string)
 	return nil
 }
 
+func (v *fakeVault) KeyDocument(_ context.Context, id model.KeyID) (string, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	k, ok := v.keys[id]
+	if !ok {
+		return "", errors.New("no such key")
+	}
+	return fmt.Sprintf(`{"_id":%q,"masterKey":%q,"keyMaterial":"wrapped"}`, id, k.MasterKey), nil
+}
+
 func (v *fakeVault) DropEmpty(_ context.Context, db, coll string) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -167,6 +177,7 @@ func (v *fakeVault) DropEmpty(_ context.Context, db, coll string) error {
 
 // fakeRecorder is the state, recorded after every step.
 type fakeRecorder struct {
+	backups     map[model.KeyID]string
 	keys        map[model.Addr]model.PriorKey
 	collections map[model.Addr]model.PriorCollection
 	writes      int
@@ -191,6 +202,14 @@ func (r *fakeRecorder) RemoveCollection(_ context.Context, a model.Addr) error {
 		return err
 	}
 	delete(r.collections, a)
+	return nil
+}
+
+func (r *fakeRecorder) Backup(_ context.Context, addr model.Addr, id model.KeyID, doc string) error {
+	if r.backups == nil {
+		r.backups = map[model.KeyID]string{}
+	}
+	r.backups[id] = doc
 	return nil
 }
 
@@ -275,6 +294,9 @@ func TestApplyMixedPlan(t *testing.T) {
 	}
 	if rec.writes != 4 {
 		t.Errorf("state written %d times, want once per key step (4)", rec.writes)
+	}
+	if len(rec.backups) != 2 || !strings.Contains(rec.backups[*kid(1)], `"masterKey":"local"`) || rec.backups[*kid(2)] == "" {
+		t.Errorf("backups = %v, want the rewrapped key (as it was before) and the deleted one", rec.backups)
 	}
 	ssn := rec.keys[model.DataKeyAddr("ssn")]
 	if ssn.ID != *kid(101) || !ssn.PreventDestroy {

@@ -94,6 +94,9 @@ func (e *executor) update(ctx context.Context, c plan.Change) (model.KeyID, stri
 
 func (e *executor) rewrap(ctx context.Context, c plan.Change) (model.KeyID, string, error) {
 	id := *c.After.ID
+	if err := e.backup(ctx, c.Addr, id); err != nil {
+		return id, "", err
+	}
 	if err := e.v.Rewrap(ctx, id, c.After.MasterKey); err != nil {
 		return id, "", err
 	}
@@ -111,6 +114,13 @@ func (e *executor) rewrap(ctx context.Context, c plan.Change) (model.KeyID, stri
 
 func (e *executor) delete(ctx context.Context, c plan.Change) (model.KeyID, string, error) {
 	id := *c.Before.ID
+	if _, exists, err := e.v.Get(ctx, id); err != nil {
+		return id, "", err
+	} else if exists {
+		if err := e.backup(ctx, c.Addr, id); err != nil {
+			return id, "", err
+		}
+	}
 	if err := e.v.Delete(ctx, id); err != nil {
 		return id, "", err
 	}
@@ -120,6 +130,19 @@ func (e *executor) delete(ctx context.Context, c plan.Change) (model.KeyID, stri
 		return id, "", fmt.Errorf("executor: key %s is still in the key vault after it was deleted", id)
 	}
 	return id, "", e.record(func() error { return e.rec.RemoveKey(ctx, c.Addr) })
+}
+
+// backup keeps the key's document before a rewrap or a delete, so that a
+// mistake can be undone (csfle state restore).
+func (e *executor) backup(ctx context.Context, addr model.Addr, id model.KeyID) error {
+	doc, err := e.v.KeyDocument(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := e.record(func() error { return e.rec.Backup(ctx, addr, id, doc) }); err != nil {
+		return fmt.Errorf("executor: backing up key %s before changing it: %w", id, err)
+	}
+	return nil
 }
 
 // readBack reads the key after a write and checks it against the plan.
