@@ -12,6 +12,7 @@ import (
 	"github.com/csfle/csfle/plan"
 	"github.com/csfle/csfle/planner"
 	"github.com/csfle/csfle/state"
+	"github.com/csfle/csfle/vault"
 )
 
 // StaleError says why a saved plan can no longer be applied.
@@ -78,7 +79,7 @@ func sameChanges(a, b []plan.Change) bool {
 // was just made in this session.
 func (s *Session) Apply(ctx context.Context, p *plan.Plan, onEvent func(executor.Event)) (executor.Result, error) {
 	rec := &recorder{backend: s.backend, state: s.state, version: s.opts.Version, backupDir: s.opts.backupDir()}
-	return executor.Apply(ctx, p, s.vault, rec, executor.Options{Concurrency: s.opts.Concurrency, OnEvent: onEvent})
+	return executor.Apply(ctx, p, s.vault, rec, executor.Options{Concurrency: s.opts.Concurrency, OnEvent: onEvent, Transient: vault.IsTransient})
 }
 
 // recorder writes the state after every step. The executor serializes calls.

@@ -35,6 +35,8 @@ type Vault interface {
 	DropEmpty(ctx context.Context, db, coll string) error
 	// KeyDocument is a key's whole document, for a backup.
 	KeyDocument(ctx context.Context, id model.KeyID) (string, error)
+	// FindByAltName finds the key that carries an alt name.
+	FindByAltName(ctx context.Context, name string) (model.LiveKey, bool, error)
 }
 
 // Recorder persists the outcome of each step before the next one starts.
@@ -77,6 +79,13 @@ type Options struct {
 	Concurrency int
 	// OnEvent is called for every event, from one goroutine at a time.
 	OnEvent func(Event)
+	// Transient says which errors are worth trying again (a KMS or server
+	// that dropped a connection, answered 5xx or throttled). Nil: none.
+	Transient func(error) bool
+	// Attempts bounds the tries of one step on transient errors (default 4),
+	// with exponential backoff from Backoff (default 250ms).
+	Attempts int
+	Backoff  time.Duration
 }
 
 // Result is what an apply did. A partial apply is a normal result: Applied
@@ -127,6 +136,12 @@ type executor struct {
 func Apply(ctx context.Context, p *plan.Plan, v Vault, rec Recorder, opts Options) (Result, error) {
 	if opts.Concurrency < 1 {
 		opts.Concurrency = 1
+	}
+	if opts.Attempts < 1 {
+		opts.Attempts = 4
+	}
+	if opts.Backoff <= 0 {
+		opts.Backoff = 250 * time.Millisecond
 	}
 	e := &executor{v: v, rec: rec, opts: opts}
 	if err := e.refresh(context.WithoutCancel(ctx), p.Drift); err != nil {
@@ -208,7 +223,7 @@ func (e *executor) runPhase(ctx context.Context, phase []plan.Change) {
 		go func(c plan.Change) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			e.one(context.WithoutCancel(ctx), c)
+			e.one(ctx, c)
 		}(c)
 	}
 	wg.Wait()
@@ -226,13 +241,16 @@ func (e *executor) emit(ev Event) {
 	}
 }
 
+// one carries out a change. The step itself runs without ctx's
+// cancellation, so an interrupt never cuts a write from its read-back and
+// record; ctx only stops further tries.
 func (e *executor) one(ctx context.Context, c plan.Change) {
 	start := time.Now()
 	e.mu.Lock()
 	e.emit(Event{Change: c, Phase: Started})
 	e.mu.Unlock()
 
-	id, warning, err := e.apply(ctx, c)
+	id, warning, err := e.withRetries(ctx, c)
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -250,6 +268,37 @@ func (e *executor) one(ctx context.Context, c plan.Change) {
 		}
 	}
 	e.emit(ev)
+}
+
+// withRetries tries a step again on transient errors, with exponential
+// backoff, up to Options.Attempts times in all. A create that failed after
+// its key document may have been written is not repeated blindly: the
+// retry first looks for the key by its alt name.
+func (e *executor) withRetries(ctx context.Context, c plan.Change) (model.KeyID, string, error) {
+	stepCtx := context.WithoutCancel(ctx)
+	delay := e.opts.Backoff
+	var err error
+	for attempt := 1; ; attempt++ {
+		var id model.KeyID
+		var warning string
+		if attempt > 1 && c.Action == plan.Create && c.After != nil && c.Addr.Type == "data_key" {
+			id, warning, err = e.createOrFind(stepCtx, c)
+		} else {
+			id, warning, err = e.apply(stepCtx, c)
+		}
+		if err == nil || e.opts.Transient == nil || !e.opts.Transient(err) {
+			return id, warning, err
+		}
+		if attempt >= e.opts.Attempts {
+			return id, warning, fmt.Errorf("%w (gave up after %d attempts)", err, attempt)
+		}
+		select {
+		case <-ctx.Done():
+			return id, warning, err
+		case <-time.After(delay):
+		}
+		delay *= 2
+	}
 }
 
 // record runs a Recorder call under the executor's lock.

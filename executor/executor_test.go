@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -27,7 +28,11 @@ type fakeVault struct {
 	index        bool
 	noValidators bool
 	collections  map[string]string
-	calls        []string
+	// transientCreates fails that many creates with errTransient; with
+	// writeThenFail the key document is written before the failure.
+	transientCreates int
+	writeThenFail    bool
+	calls            []string
 }
 
 func newFakeVault(keys ...model.LiveKey) *fakeVault {
@@ -47,6 +52,15 @@ func (v *fakeVault) CreateKey(_ context.Context, mk model.MasterKey, alt []strin
 	defer v.mu.Unlock()
 	if v.failCreate[alt[0]] {
 		return model.KeyID{}, errors.New("kms unreachable")
+	}
+	if v.transientCreates > 0 {
+		v.transientCreates--
+		if v.writeThenFail {
+			v.next++
+			id := model.KeyID{15: v.next}
+			v.keys[id] = model.LiveKey{ID: id, MasterKey: mk, AltNames: append([]string(nil), alt...)}
+		}
+		return model.KeyID{}, errTransient
 	}
 	v.next++
 	id := model.KeyID{15: v.next}
@@ -155,6 +169,19 @@ func (v *fakeVault) SetValidator(_ context.Context, db, coll, jsonSchema string)
 	v.collections[db+"."+coll] = jsonSchema
 	v.log("collMod %s.%s", db, coll)
 	return nil
+}
+
+func (v *fakeVault) FindByAltName(_ context.Context, name string) (model.LiveKey, bool, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, k := range v.keys {
+		for _, a := range k.AltNames {
+			if a == name {
+				return k, true, nil
+			}
+		}
+	}
+	return model.LiveKey{}, false, nil
 }
 
 func (v *fakeVault) KeyDocument(_ context.Context, id model.KeyID) (string, error) {
@@ -542,5 +569,52 @@ func TestSchemaMapCollectionWritesNothingToTheServer(t *testing.T) {
 	}
 	if c := rec.collections[model.CollectionAddr("hr", "employees")]; !strings.Contains(c.Document, kid(1).Base64()) {
 		t.Errorf("recorded document = %q", c.Document)
+	}
+}
+
+var errTransient = errors.New("connection reset by peer")
+
+func isTransient(err error) bool { return errors.Is(err, errTransient) }
+
+func TestTransientErrorsAreRetriedWithoutDuplicatingKeys(t *testing.T) {
+	for _, writeThenFail := range []bool{false, true} {
+		v := newFakeVault()
+		v.transientCreates, v.writeThenFail = 2, writeThenFail
+		rec := newRecorder()
+		p := &plan.Plan{Changes: []plan.Change{{Addr: model.DataKeyAddr("k"), Action: plan.Create, After: &plan.Key{AltNames: []string{"k"}, MasterKey: local}}}}
+		if _, err := Apply(context.Background(), p, v, rec, Options{Transient: isTransient, Backoff: time.Millisecond}); err != nil {
+			t.Fatalf("writeThenFail=%v: %v", writeThenFail, err)
+		}
+		if len(v.keys) != 1 || len(rec.keys) != 1 {
+			t.Errorf("writeThenFail=%v: %d keys in the vault, %d in the state; want exactly one", writeThenFail, len(v.keys), len(rec.keys))
+		}
+		if rec.keys[model.DataKeyAddr("k")].ID.IsZero() {
+			t.Errorf("writeThenFail=%v: the state has no id", writeThenFail)
+		}
+	}
+}
+
+func TestPersistentTransientErrorsGiveUp(t *testing.T) {
+	v := newFakeVault()
+	v.transientCreates = 10
+	rec := newRecorder()
+	p := &plan.Plan{Changes: []plan.Change{{Addr: model.DataKeyAddr("k"), Action: plan.Create, After: &plan.Key{AltNames: []string{"k"}, MasterKey: local}}}}
+	_, err := Apply(context.Background(), p, v, rec, Options{Transient: isTransient, Attempts: 3, Backoff: time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "gave up after 3 attempts") || !strings.Contains(err.Error(), "data_key.k") {
+		t.Fatalf("err = %v", err)
+	}
+	if v.transientCreates != 7 || len(rec.keys) != 0 {
+		t.Errorf("%d tries left, %d keys recorded; want 3 tries and nothing recorded", v.transientCreates, len(rec.keys))
+	}
+}
+
+func TestNonTransientErrorsAreNotRetried(t *testing.T) {
+	v := newFakeVault()
+	v.failCreate = map[string]bool{"k": true}
+	calls := 0
+	p := &plan.Plan{Changes: []plan.Change{{Addr: model.DataKeyAddr("k"), Action: plan.Create, After: &plan.Key{AltNames: []string{"k"}, MasterKey: local}}}}
+	_, err := Apply(context.Background(), p, v, newRecorder(), Options{Transient: func(error) bool { calls++; return false }, Backoff: time.Millisecond})
+	if err == nil || calls != 1 {
+		t.Errorf("err = %v, transient asked %d times; want one try", err, calls)
 	}
 }

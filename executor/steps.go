@@ -60,6 +60,24 @@ func (e *executor) create(ctx context.Context, c plan.Change) (model.KeyID, stri
 	return id, "", e.record(func() error { return e.rec.PutKey(ctx, priorFrom(c, k)) })
 }
 
+// createOrFind retries a create: if an earlier try wrote the key document
+// before failing, the key is there under its alt name and is recorded
+// instead of created twice.
+func (e *executor) createOrFind(ctx context.Context, c plan.Change) (model.KeyID, string, error) {
+	k, found, err := e.v.FindByAltName(ctx, c.After.AltNames[0])
+	if err != nil {
+		return model.KeyID{}, "", err
+	}
+	if !found {
+		return e.create(ctx, c)
+	}
+	k, err = e.readBack(ctx, c, k.ID)
+	if err != nil {
+		return k.ID, "", err
+	}
+	return k.ID, "", e.record(func() error { return e.rec.PutKey(ctx, priorFrom(c, k)) })
+}
+
 func (e *executor) adopt(ctx context.Context, c plan.Change) (model.KeyID, string, error) {
 	id := *c.After.ID
 	k, err := e.readBack(ctx, c, id)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sort"
 	"strings"
 	"sync"
@@ -380,4 +381,45 @@ func scrub(err error, uri secret.Value) error {
 		return err
 	}
 	return errors.New(strings.ReplaceAll(err.Error(), s, "(key vault uri)"))
+}
+
+// FindByAltName finds the key that carries an alt name.
+func (v *Vault) FindByAltName(ctx context.Context, name string) (model.LiveKey, bool, error) {
+	var d keyDoc
+	err := v.coll.FindOne(ctx, bson.D{{Key: "keyAltNames", Value: name}}, options.FindOne().SetProjection(keyProjection)).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return model.LiveKey{}, false, nil
+	}
+	if err != nil {
+		return model.LiveKey{}, false, fmt.Errorf("vault: looking for the key with alt name %q: %w", name, err)
+	}
+	k, err := d.live()
+	return k, err == nil, err
+}
+
+// IsTransient says whether an error is worth trying again: the server or
+// a KMS dropped or refused a connection, timed out, answered with a 5xx
+// status, or throttled. Errors that say the request itself is wrong (a
+// denied permission, a missing key) are not.
+func IsTransient(err error) bool {
+	if err == nil {
+		return false
+	}
+	if mongo.IsNetworkError(err) || mongo.IsTimeout(err) {
+		return true
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return true
+	}
+	msg := err.Error()
+	// libmongocrypt says "argument 'bytes' cannot be empty" when the driver
+	// hands it the empty reply of a KMS that closed the connection.
+	for _, s := range []string{"HTTP status=5", "argument 'bytes' cannot be empty", "status=429", "Throttling", "ThrottlingException", "TooManyRequests",
+		"connection reset", "connection refused", "broken pipe", "i/o timeout", "unexpected EOF", "TLS handshake timeout"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
