@@ -59,3 +59,14 @@ data_key "notes" {
 	}
 	w.assertNoSecrets()
 }
+
+func TestKeyCacheWaitBeforeDeletes(t *testing.T) {
+	w := newWorkspace(t)
+	w.config(localProvider + "\ndata_key \"old\" {\n  kms = kms.local\n}\n")
+	w.ok("apply", "-auto-approve")
+	w.config(localProvider)
+	r := w.ok("apply", "-auto-approve", "-key-cache-wait", "200ms")
+	if !strings.Contains(r.stderr, "Waiting 200ms for applications' data key caches to expire before deleting keys") || !strings.Contains(r.stdout, "1 deleted") {
+		t.Errorf("apply with -key-cache-wait: %s", r)
+	}
+}

@@ -79,7 +79,8 @@ func sameChanges(a, b []plan.Change) bool {
 // was just made in this session.
 func (s *Session) Apply(ctx context.Context, p *plan.Plan, onEvent func(executor.Event)) (executor.Result, error) {
 	rec := &recorder{backend: s.backend, state: s.state, version: s.opts.Version, backupDir: s.opts.backupDir()}
-	return executor.Apply(ctx, p, s.vault, rec, executor.Options{Concurrency: s.opts.Concurrency, OnEvent: onEvent, Transient: vault.IsTransient})
+	return executor.Apply(ctx, p, s.vault, rec, executor.Options{Concurrency: s.opts.Concurrency, OnEvent: onEvent, Transient: vault.IsTransient,
+		DeleteDelay: s.opts.KeyCacheWait, OnWait: s.opts.OnWait})
 }
 
 // recorder writes the state after every step. The executor serializes calls.

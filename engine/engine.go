@@ -41,6 +41,10 @@ type Options struct {
 	AllowReplace bool
 	// ScanProgress, if set, is told how many documents a scan has read.
 	ScanProgress func(scanned int64)
+	// KeyCacheWait is waited before keys are deleted (see
+	// executor.Options.DeleteDelay); OnWait is told first.
+	KeyCacheWait time.Duration
+	OnWait       func(time.Duration)
 }
 
 func (o Options) statePath() string {

@@ -86,6 +86,12 @@ type Options struct {
 	// with exponential backoff from Backoff (default 250ms).
 	Attempts int
 	Backoff  time.Duration
+	// DeleteDelay, if set, is waited before keys are deleted, after the
+	// schemas that named them have changed: applications' libmongocrypt
+	// caches data keys for 60 seconds, and one that still holds a key
+	// could encrypt new values with it. OnWait is told first.
+	DeleteDelay time.Duration
+	OnWait      func(time.Duration)
 }
 
 // Result is what an apply did. A partial apply is a normal result: Applied
@@ -149,7 +155,24 @@ func Apply(ctx context.Context, p *plan.Plan, v Vault, rec Recorder, opts Option
 		return e.res, err
 	}
 	phases := splitPhases(p.Changes)
+	waited := false
 	for i, phase := range phases {
+		if !waited && opts.DeleteDelay > 0 && phase[0].Action == plan.Delete && phase[0].Addr.Type == "data_key" {
+			waited = true
+			if opts.OnWait != nil {
+				opts.OnWait(opts.DeleteDelay)
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(opts.DeleteDelay):
+			}
+		}
+		if ctx.Err() != nil {
+			for _, rest := range phases[i:] {
+				e.res.NotRun = append(e.res.NotRun, rest...)
+			}
+			break
+		}
 		e.runPhase(ctx, phase)
 		if len(e.res.Failed) > 0 || ctx.Err() != nil {
 			for _, rest := range phases[i+1:] {

@@ -618,3 +618,26 @@ func TestNonTransientErrorsAreNotRetried(t *testing.T) {
 		t.Errorf("err = %v, transient asked %d times; want one try", err, calls)
 	}
 }
+
+func TestDeletesWaitForDataKeyCaches(t *testing.T) {
+	v := newFakeVault(model.LiveKey{ID: *kid(1), MasterKey: local, AltNames: []string{"old"}})
+	rec := newRecorder()
+	p := &plan.Plan{Changes: []plan.Change{
+		{Addr: model.DataKeyAddr("new"), Action: plan.Create, After: &plan.Key{AltNames: []string{"new"}, MasterKey: local}},
+		{Addr: model.DataKeyAddr("old"), Action: plan.Delete, Before: &plan.Key{ID: kid(1), AltNames: []string{"old"}, MasterKey: local}},
+	}}
+	var order []string
+	start := time.Now()
+	_, err := Apply(context.Background(), p, v, rec, Options{DeleteDelay: 50 * time.Millisecond, OnWait: func(d time.Duration) {
+		order = append(order, fmt.Sprintf("wait %s after %d calls", d, len(v.calls)))
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(order) != 1 || order[0] != "wait 50ms after 1 calls" || time.Since(start) < 50*time.Millisecond {
+		t.Errorf("waits = %v (after %s); want one 50ms wait between the create and the delete", order, time.Since(start))
+	}
+	if len(v.keys) != 1 {
+		t.Errorf("vault keys = %d", len(v.keys))
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -27,6 +28,7 @@ func applyFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "auto-approve", Usage: "apply without asking for confirmation (for CI)"},
 		&cli.BoolFlag{Name: "json", Usage: "print the plan and the result as one JSON document"},
 		&cli.IntFlag{Name: "concurrency", Usage: "how many independent changes to run at once", Value: 4},
+		&cli.DurationFlag{Name: "key-cache-wait", Usage: "before deleting keys, wait this long (60s outlasts libmongocrypt's data key cache) so no application still encrypts with a key being deleted"},
 	})
 }
 
@@ -77,6 +79,10 @@ func runApply(c *cli.Context, popts planner.Options, planFile string) error {
 	progress, progressDone := scanProgress(c)
 	defer progressDone()
 	o.ScanProgress = progress
+	o.KeyCacheWait = c.Duration("key-cache-wait")
+	o.OnWait = func(d time.Duration) {
+		fmt.Fprintf(c.App.ErrWriter, "Waiting %s for applications' data key caches to expire before deleting keys...\n", d)
+	}
 	if c.Bool("json") && planFile == "" && !c.Bool("auto-approve") {
 		return cli.Exit("Error: -json prints no plan to approve; use it with -auto-approve or with a saved plan", exitError)
 	}
