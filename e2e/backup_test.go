@@ -70,3 +70,18 @@ func TestKeyCacheWaitBeforeDeletes(t *testing.T) {
 		t.Errorf("apply with -key-cache-wait: %s", r)
 	}
 }
+
+func TestForceUnlockClearsAStaleRecord(t *testing.T) {
+	w := newWorkspace(t)
+	w.write("csfle.state.json.lock", `{"id":"lock-123","who":"ci@runner","operation":"apply","pid":999999}`)
+	if r := w.run("force-unlock", "lock-999"); r.code != 1 || !strings.Contains(r.stderr, "has id lock-123, not lock-999") {
+		t.Errorf("force-unlock with the wrong id: %s", r)
+	}
+	r := w.ok("force-unlock", "lock-123")
+	if !strings.Contains(r.stdout, "Cleared the lock lock-123 left by ci@runner (apply, pid 999999)") {
+		t.Errorf("force-unlock: %s", r)
+	}
+	if r := w.ok("force-unlock", "lock-123"); !strings.Contains(r.stdout, "not locked") {
+		t.Errorf("a second force-unlock: %s", r)
+	}
+}

@@ -328,3 +328,33 @@ func TestLocalLockReleasedWhenHolderIsKilled(t *testing.T) {
 	}
 	unlock()
 }
+
+func TestForceUnlock(t *testing.T) {
+	l := newLocal(t)
+	// A held lock is refused: its holder is running.
+	unlock, err := l.Lock(context.Background(), state.NewLockInfo("apply"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.ForceUnlock("any"); err == nil || !strings.Contains(err.Error(), "which is still running") {
+		t.Errorf("force-unlock of a held lock: %v", err)
+	}
+	if err := unlock(); err != nil {
+		t.Fatal(err)
+	}
+	// A record left by a holder that died (its flock is gone).
+	stale := `{"id":"dead-1","who":"ci@host","operation":"apply","pid":4242}`
+	if err := os.WriteFile(l.LockPath(), []byte(stale), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.ForceUnlock("other"); err == nil || !strings.Contains(err.Error(), "has id dead-1, not other") {
+		t.Errorf("force-unlock with the wrong id: %v", err)
+	}
+	got, err := l.ForceUnlock("dead-1")
+	if err != nil || got.PID != 4242 {
+		t.Fatalf("force-unlock of a stale record: %+v, %v", got, err)
+	}
+	if data, _ := os.ReadFile(l.LockPath()); len(data) != 0 {
+		t.Errorf("the stale record is still there: %s", data)
+	}
+}

@@ -145,3 +145,32 @@ func syncDir(dir string) error {
 	}
 	return err
 }
+
+// ForceUnlock clears the lock that has the given id. A local lock is an
+// flock, which the operating system drops when its holder dies, so all a
+// crash can leave is a stale record of the holder: that is cleared. A
+// holder that is still running is refused: stop it instead.
+func (l *Local) ForceUnlock(id string) (LockInfo, error) {
+	f, err := l.tryLock()
+	if err != nil {
+		return LockInfo{}, fmt.Errorf("state: force-unlock %s: %w", l.LockPath(), err)
+	}
+	if f == nil {
+		h := l.holder()
+		return h, fmt.Errorf("state: the lock is held by %s (%s, pid %d, lock id %s), which is still running; stop it rather than force the lock",
+			orUnknown(h.Who), orUnknown(h.Operation), h.PID, orUnknown(h.ID))
+	}
+	var stale LockInfo
+	if data, err := os.ReadFile(l.LockPath()); err == nil && len(data) > 0 {
+		_ = json.Unmarshal(data, &stale)
+	}
+	if stale.ID != "" && stale.ID != id {
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		_ = f.Close()
+		return stale, fmt.Errorf("state: the lock's record has id %s, not %s; nothing was changed", stale.ID, id)
+	}
+	if err := releaseLock(f); err != nil { // empties the record
+		return stale, fmt.Errorf("state: force-unlock %s: %w", l.LockPath(), err)
+	}
+	return stale, nil
+}

@@ -14,3 +14,8 @@ func (l *Local) Lock(ctx context.Context, info LockInfo) (func() error, error) {
 }
 
 func syncDir(dir string) error { return nil }
+
+// ForceUnlock is not supported where there is no flock.
+func (l *Local) ForceUnlock(id string) (LockInfo, error) {
+	return LockInfo{}, fmt.Errorf("state: force-unlock %s: local state locks need flock, which this system lacks", l.LockPath())
+}
