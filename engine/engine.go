@@ -45,6 +45,13 @@ type Options struct {
 	// executor.Options.DeleteDelay); OnWait is told first.
 	KeyCacheWait time.Duration
 	OnWait       func(time.Duration)
+	// Notice, if set, is told things worth a line on standard error.
+	Notice func(string)
+	// CrashSettle is waited, after taking a lock whose last holder died,
+	// before the key vault is read: writes the dead run had sent may still
+	// land, and a plan made before they do could create a key twice.
+	// Default 2s.
+	CrashSettle time.Duration
 }
 
 func (o Options) statePath() string {
@@ -120,6 +127,20 @@ func Open(ctx context.Context, cfg *config.Config, o Options, operation string) 
 		return nil, err
 	}
 	s := &Session{Config: cfg, opts: o, backend: backend, unlock: unlock}
+	if died := backend.DiedHolder(); died != nil {
+		settle := o.CrashSettle
+		if settle == 0 {
+			settle = 2 * time.Second
+		}
+		if o.Notice != nil {
+			o.Notice(fmt.Sprintf("The last run (%s by %s, pid %d) died holding the state lock; waiting %s for the writes it had sent to land before reading the key vault.",
+				died.Operation, died.Who, died.PID, settle))
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(settle):
+		}
+	}
 	if err := s.open(ctx); err != nil {
 		_ = unlock()
 		return nil, err

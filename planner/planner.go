@@ -166,6 +166,7 @@ func (p *planner) refuse(addr model.Addr, summary, detail string, args ...any) {
 func (p *planner) planKey(d model.DesiredKey) {
 	if prior, ok := p.priorByAddr[d.Addr]; ok {
 		if l, ok := p.live.KeyByID(prior.ID); ok {
+			p.noteDuplicates(d, l)
 			p.noteDrift(prior, l)
 			p.converge(d, l, prior.PreventDestroy)
 			p.reverify(d, prior, l)
@@ -322,6 +323,21 @@ func (p *planner) reverify(d model.DesiredKey, prior model.PriorKey, l model.Liv
 		Addr: d.Addr, Action: plan.Rewrap, Before: before, After: &after,
 		Reason: fmt.Sprintf("the state recorded it under %s, and nothing has yet proved that it decrypts through %s: it is rewrapped again under the same master key and verified", prior.MasterKey, l.MasterKey),
 	})
+}
+
+// noteDuplicates warns of other keys that carry one of a managed key's alt
+// names. A unique index on keyAltNames prevents them; on a server without
+// one, a write an interrupted apply had sent can leave one behind.
+func (p *planner) noteDuplicates(d model.DesiredKey, l model.LiveKey) {
+	for _, a := range l.AltNames {
+		for _, i := range p.liveByAlt[a] {
+			if other := p.live.Keys[i]; other.ID != l.ID {
+				p.warnings = append(p.warnings, fmt.Sprintf(
+					"alt name %q of %s (id %s) is also carried by key %s, which csfle does not manage: applications that look keys up by alt name get an error until one is removed. If no data uses key %s (csfle's in-use scan can tell), delete it.",
+					a, d.Addr, l.ID, other.ID, other.ID))
+			}
+		}
+	}
 }
 
 // noteDrift records what changed in the vault since the state was written.

@@ -210,6 +210,13 @@ func TestPlan(t *testing.T) {
 			wantWarn: 1,
 		},
 		{
+			name:     "a stray key with a managed key's alt name is a warning",
+			desired:  desired([]string{"local"}, dk("ssn", local)),
+			live:     live(lk(1, local, "ssn"), lk(2, local, "ssn")),
+			prior:    prior(pk("ssn", 1, local)),
+			wantWarn: 1,
+		},
+		{
 			name:     "non-unique index is a warning",
 			desired:  desired([]string{"local"}),
 			live:     model.Live{Namespace: "encryption.__keyVault", AltNamesIndex: model.IndexUnprotected},

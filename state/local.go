@@ -16,7 +16,15 @@ const DefaultPath = "csfle.state.json"
 type Local struct {
 	path  string
 	fault faultFunc // tests only
+	// died is the record of a holder that died holding the lock, found
+	// when this Local took it.
+	died *LockInfo
 }
+
+// DiedHolder returns the holder that died holding the lock before this
+// Local took it (the operating system released its lock; its record was
+// left), or nil. Writes that run had in flight may still land.
+func (l *Local) DiedHolder() *LockInfo { return l.died }
 
 var _ Backend = (*Local)(nil)
 

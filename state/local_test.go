@@ -358,3 +358,27 @@ func TestForceUnlock(t *testing.T) {
 		t.Errorf("the stale record is still there: %s", data)
 	}
 }
+
+func TestLockReportsAHolderThatDied(t *testing.T) {
+	l := newLocal(t)
+	if err := os.WriteFile(l.LockPath(), []byte(`{"id":"dead-2","who":"ci@host","operation":"apply","pid":4243}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := l.Lock(context.Background(), state.NewLockInfo("apply"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	if d := l.DiedHolder(); d == nil || d.ID != "dead-2" || d.PID != 4243 {
+		t.Errorf("DiedHolder = %+v, want the record left by pid 4243", d)
+	}
+	clean := newLocal(t)
+	unlock2, err := clean.Lock(context.Background(), state.NewLockInfo("apply"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock2()
+	if d := clean.DiedHolder(); d != nil {
+		t.Errorf("DiedHolder after a clean unlock = %+v, want nil", d)
+	}
+}

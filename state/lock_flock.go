@@ -32,6 +32,10 @@ func (l *Local) Lock(ctx context.Context, info LockInfo) (func() error, error) {
 			return nil, fmt.Errorf("state: lock %s: %w", l.LockPath(), err)
 		}
 		if f != nil {
+			var died LockInfo
+			if data, err := os.ReadFile(l.LockPath()); err == nil && len(data) > 0 && json.Unmarshal(data, &died) == nil && died.ID != "" {
+				l.died = &died
+			}
 			if err := writeHolder(f, info); err != nil {
 				releaseLock(f)
 				return nil, fmt.Errorf("state: lock %s: record the holder: %w", l.LockPath(), err)

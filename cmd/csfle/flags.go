@@ -64,6 +64,7 @@ func engineOptions(c *cli.Context) engine.Options {
 	if o.LockTimeout == 0 {
 		o.LockTimeout = time.Millisecond // try once
 	}
+	o.Notice = func(msg string) { fmt.Fprintln(c.App.ErrWriter, msg) }
 	return o
 }
 
