@@ -95,8 +95,13 @@ func (a *app) decrypt(ct primitive.Binary) (string, error) {
 // vaultDocs reads the key vault's documents: base64 id to alt names.
 func vaultDocs(t *testing.T, namespace string) map[string][]string {
 	t.Helper()
+	return vaultDocsAt(t, env.MongoURI, namespace)
+}
+
+func vaultDocsAt(t *testing.T, uri, namespace string) map[string][]string {
+	t.Helper()
 	ctx := context.Background()
-	client, err := mongo.Connect(ctx, options.Client().ApplyURI(env.MongoURI))
+	client, err := mongo.Connect(ctx, options.Client().ApplyURI(uri))
 	if err != nil {
 		t.Fatal(err)
 	}

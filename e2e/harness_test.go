@@ -58,6 +58,17 @@ type workspace struct {
 	namespace string
 	localKey  string // base64, a secret the tests look for in every output
 	outputs   []string
+	// mongoURI, if set, replaces the shared environment's server (for
+	// trials that stop and start a server of their own).
+	mongoURI string
+}
+
+// uri is the MongoDB server the workspace uses.
+func (w *workspace) uri() string {
+	if w.mongoURI != "" {
+		return w.mongoURI
+	}
+	return env.MongoURI
 }
 
 var wsCounter int
@@ -140,6 +151,9 @@ func (w *workspace) environ() []string {
 		kv := strings.TrimPrefix(l, "export ")
 		name, val, _ := strings.Cut(kv, "=")
 		e = append(e, name+"="+strings.Trim(val, "'"))
+	}
+	if w.mongoURI != "" {
+		e = append(e, "CSFLE_DEV_MONGODB_URI="+w.mongoURI) // the last value wins
 	}
 	return e
 }

@@ -2,8 +2,10 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"math/rand"
 	"net/http/httptest"
 	"os"
@@ -15,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/csfle/csfle/devenv"
 )
 
 // The reliability suite breaks applies on purpose, many times, and counts
@@ -58,7 +62,7 @@ func mixedConfig(stage int) string {
 // check verifies the invariants after a trial and adds to t.
 func (tl *tally) check(t *testing.T, w *workspace, before map[string]string, wantNames []string, gone []string) {
 	t.Helper()
-	docs := vaultDocs(t, w.namespace)
+	docs := vaultDocsAt(t, w.uri(), w.namespace)
 	byAlt := map[string][]string{}
 	for id, alts := range docs {
 		for _, a := range alts {
@@ -121,7 +125,7 @@ func TestReliability(t *testing.T) {
 	trials := reliabilityTrials()
 	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
 	results := map[string]*tally{}
-	kinds := []string{"sigkill", "kms-500", "kms-throttle", "kms-drop"}
+	kinds := []string{"sigkill", "kms-500", "kms-throttle", "kms-drop", "mongo-stop"}
 	for _, k := range kinds {
 		results[k] = &tally{}
 	}
@@ -144,7 +148,7 @@ func TestReliability(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			killAfter := 1 + rng.Intn(40)
+			killAfter := 1 + rng.Intn(25)
 			sc := bufio.NewScanner(out)
 			for lines := 0; sc.Scan(); {
 				if strings.Contains(sc.Text(), "...") {
@@ -171,6 +175,77 @@ func TestReliability(t *testing.T) {
 				}
 			}
 			tl.check(t, w, keep, want, gone)
+		})
+		t.Run(fmt.Sprintf("mongo-stop-%d", trial), func(t *testing.T) {
+			tl := results["mongo-stop"]
+			tl.trials++
+			ctx := context.Background()
+			dir := filepath.Join(t.TempDir(), "env")
+			own, err := devenv.Start(ctx, devenv.Options{Dir: dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := newWorkspace(t)
+			w.mongoURI = own.MongoURI
+			var b strings.Builder
+			b.WriteString(localProvider)
+			var want []string
+			for i := 0; i < 40; i++ {
+				name := fmt.Sprintf("m%02d", i)
+				want = append(want, name)
+				fmt.Fprintf(&b, "\ndata_key %q {\n  kms = kms.local\n}\n", name)
+			}
+			w.config(b.String())
+			cmd := exec.Command(csfleBin, "apply", "-auto-approve", "-concurrency", "4")
+			cmd.Dir, cmd.Env = w.dir, w.environ()
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			// The server goes away mid-apply and comes back a second later on
+			// the same port: the apply's retries may ride it out, or it stops
+			// and the next run resumes.
+			stopAfter := 1 + rng.Intn(30)
+			restarted := make(chan *devenv.Env, 1)
+			sc := bufio.NewScanner(out)
+			for lines := 0; sc.Scan(); {
+				if strings.Contains(sc.Text(), "...") {
+					if lines++; lines == stopAfter {
+						_ = own.Close()
+						go func() {
+							time.Sleep(time.Second)
+							again, err := devenv.Start(ctx, devenv.Options{Dir: dir})
+							if err != nil {
+								t.Error(err)
+							}
+							restarted <- again
+						}()
+						break
+					}
+				}
+			}
+			go func() { _, _ = io.Copy(io.Discard, out) }()
+			_ = cmd.Wait()
+			_ = own.Close()
+			var again *devenv.Env
+			select {
+			case again = <-restarted:
+			default:
+				// The apply finished before the server was stopped.
+				if again, err = devenv.Start(ctx, devenv.Options{Dir: dir}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if again == nil {
+				t.FailNow()
+			}
+			t.Cleanup(func() { _ = again.Close() })
+			w.mongoURI = again.MongoURI
+			applyUntilDone(t, w)
+			tl.check(t, w, nil, want, nil)
 		})
 		for _, mode := range []string{"500", "throttle", "drop"} {
 			t.Run(fmt.Sprintf("kms-%s-%d", mode, trial), func(t *testing.T) {
