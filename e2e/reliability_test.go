@@ -38,21 +38,32 @@ func reliabilityTrials() int {
 	return 2
 }
 
-// mixedConfig is the second stage of a crash trial: 10 keys rewrapped to
-// aws, 5 renamed, 5 deleted, 10 created.
+// The crash trial's plan: stage 1 makes 100 keys under the local master
+// key; stage 2 rewraps 40 of them to aws, renames 20, deletes 40 and
+// creates 60 more: 160 changes, killed at a random step.
+const (
+	crashKeys    = 160
+	crashRewrap  = 40  // k000..k039
+	crashRename  = 60  // k040..k059
+	crashDelete  = 100 // k060..k099
+	crashInitial = 100
+)
+
+func crashName(i int) string { return fmt.Sprintf("k%03d", i) }
+
 func mixedConfig(stage int) string {
 	var b strings.Builder
 	b.WriteString(localProvider + awsProvider + "variable \"cmk_arn\" {}\n")
-	for i := 0; i < 30; i++ {
-		name := fmt.Sprintf("k%02d", i)
+	for i := 0; i < crashKeys; i++ {
+		name := crashName(i)
 		switch {
-		case stage == 1 && i < 20:
+		case stage == 1 && i < crashInitial:
 			fmt.Fprintf(&b, "\ndata_key %q {\n  kms = kms.local\n}\n", name)
-		case stage == 2 && i < 10:
+		case stage == 2 && i < crashRewrap:
 			fmt.Fprintf(&b, "\ndata_key %q {\n  kms        = kms.aws\n  master_key = { key = var.cmk_arn }\n}\n", name)
-		case stage == 2 && i < 15:
+		case stage == 2 && i < crashRename:
 			fmt.Fprintf(&b, "\ndata_key %q {\n  kms       = kms.local\n  alt_names = [%q, %q]\n}\n", name, name, name+"-v2")
-		case stage == 2 && i >= 20:
+		case stage == 2 && i >= crashDelete:
 			fmt.Fprintf(&b, "\ndata_key %q {\n  kms = kms.local\n}\n", name)
 		}
 	}
@@ -148,7 +159,7 @@ func TestReliability(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			killAfter := 1 + rng.Intn(25)
+			killAfter := 1 + rng.Intn(150)
 			sc := bufio.NewScanner(out)
 			for lines := 0; sc.Scan(); {
 				if strings.Contains(sc.Text(), "...") {
@@ -162,13 +173,13 @@ func TestReliability(t *testing.T) {
 			applyUntilDone(t, w)
 			keep := map[string]string{}
 			var want, gone []string
-			for i := 0; i < 30; i++ {
-				name := fmt.Sprintf("k%02d", i)
+			for i := 0; i < crashKeys; i++ {
+				name := crashName(i)
 				switch {
-				case i < 15:
+				case i < crashRename:
 					keep[name] = before[name]
 					want = append(want, name)
-				case i < 20:
+				case i < crashDelete:
 					gone = append(gone, name)
 				default:
 					want = append(want, name)
