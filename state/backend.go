@@ -93,11 +93,11 @@ func (e *LockError) Error() string {
 		fmt.Fprintf(&b, "state: locked by %s (%s, pid %d) since %s; lock id %s",
 			who, orUnknown(h.Operation), h.PID, h.Created.UTC().Format(time.RFC3339), orUnknown(h.ID))
 	}
-	if e.Path != "" {
-		fmt.Fprintf(&b, "; wait for it to finish or, if no process holds it, remove %s", e.Path)
-	} else {
-		b.WriteString("; wait for it to finish")
+	b.WriteString(". Wait for it to finish (-lock-timeout waits for you)")
+	if e.Path != "" && e.Holder.ID != "" {
+		fmt.Fprintf(&b, ", or, if its process is gone, run csfle force-unlock %s", e.Holder.ID)
 	}
+	b.WriteString(".")
 	return b.String()
 }
 

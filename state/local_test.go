@@ -266,8 +266,8 @@ func TestLocalLockExcludesAnotherInstance(t *testing.T) {
 	if !errors.As(err, &le) || le.Holder.ID != holder.ID || le.Path != a.LockPath() {
 		t.Fatalf("Lock through a second Local = %v, want a LockError naming %s and %s", err, holder.ID, a.LockPath())
 	}
-	if !strings.Contains(err.Error(), "remove "+a.LockPath()) {
-		t.Errorf("LockError %q does not say which file to remove", err)
+	if !strings.Contains(err.Error(), "run csfle force-unlock "+holder.ID) {
+		t.Errorf("LockError %q does not say how to clear a lock whose holder is gone", err)
 	}
 	if err := unlock(); err != nil {
 		t.Fatal(err)

@@ -206,7 +206,7 @@ func (v *Vault) Read(ctx context.Context) (model.Live, error) {
 	for cur.Next(ctx) {
 		var d keyDoc
 		if err := cur.Decode(&d); err != nil {
-			return model.Live{}, fmt.Errorf("vault: %s holds a document that is not a data key: %w", v.namespace, err)
+			return model.Live{}, fmt.Errorf("vault: %s holds a document that is not a data key (%v); a key vault must hold data keys only: move that document out, or give key_vault another namespace", v.namespace, err)
 		}
 		k, err := d.live()
 		if err != nil {
