@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // flakyKMS stands in front of local-kms on 127.0.0.1 and fails the first
@@ -34,6 +35,13 @@ func (f *flakyKMS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case "drop":
 			conn, _, err := w.(http.Hijacker).Hijack()
 			if err == nil {
+				_ = conn.Close()
+			}
+		case "stall":
+			// Keep the connection open and never answer.
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				time.Sleep(20 * time.Second)
 				_ = conn.Close()
 			}
 		default:
@@ -65,7 +73,7 @@ func (f *flakyKMS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // KMS faults on the way to creating a key are retried with backoff; the
 // key is created once, and the apply succeeds.
 func TestTransientKMSFaultsAreRetried(t *testing.T) {
-	for _, mode := range []string{"500", "throttle", "drop"} {
+	for _, mode := range []string{"500", "throttle", "drop", "stall"} {
 		t.Run(mode, func(t *testing.T) {
 			f := &flakyKMS{failFirst: 2, mode: mode, only: "Encrypt"}
 			srv := httptest.NewTLSServer(f)
@@ -95,7 +103,7 @@ data_key "records" {
   master_key = { key = var.cmk_arn, endpoint = %q }
 }
 `, bundle, proxy))
-			r := w.run("apply", "-auto-approve")
+			r := w.run("apply", "-auto-approve", "-step-timeout", "1s")
 			if r.code != 0 || !strings.Contains(r.stdout, "1 created") {
 				t.Fatalf("apply through a KMS that fails twice (%s): %s", mode, r)
 			}

@@ -118,10 +118,10 @@ func (tl *tally) check(t *testing.T, w *workspace, before map[string]string, wan
 
 // applyUntilDone reruns apply until it succeeds (a crash or fault earlier
 // may have left work), at most 5 times.
-func applyUntilDone(t *testing.T, w *workspace) {
+func applyUntilDone(t *testing.T, w *workspace, extra ...string) {
 	t.Helper()
 	for i := 0; ; i++ {
-		r := w.run("apply", "-auto-approve")
+		r := w.run(append([]string{"apply", "-auto-approve"}, extra...)...)
 		if r.code == 0 {
 			return
 		}
@@ -136,7 +136,7 @@ func TestReliability(t *testing.T) {
 	trials := reliabilityTrials()
 	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
 	results := map[string]*tally{}
-	kinds := []string{"sigkill", "kms-500", "kms-throttle", "kms-drop", "mongo-stop"}
+	kinds := []string{"sigkill", "kms-500", "kms-throttle", "kms-drop", "kms-stall", "mongo-stop"}
 	for _, k := range kinds {
 		results[k] = &tally{}
 	}
@@ -258,11 +258,17 @@ func TestReliability(t *testing.T) {
 			applyUntilDone(t, w)
 			tl.check(t, w, nil, want, nil)
 		})
-		for _, mode := range []string{"500", "throttle", "drop"} {
+		for _, mode := range []string{"500", "throttle", "drop", "stall"} {
 			t.Run(fmt.Sprintf("kms-%s-%d", mode, trial), func(t *testing.T) {
 				tl := results["kms-"+mode]
 				tl.trials++
 				f := &flakyKMS{failFirst: int32(1 + rng.Intn(6)), mode: mode}
+				if mode == "stall" {
+					// Each stall costs a step timeout; DescribeKey at plan
+					// time has its own, longer one, so stall only the
+					// Encrypt calls of the creates.
+					f.failFirst, f.only = int32(1+rng.Intn(2)), "Encrypt"
+				}
 				srv := httptest.NewTLSServer(f)
 				t.Cleanup(srv.Close)
 				w := newWorkspace(t)
@@ -278,7 +284,7 @@ func TestReliability(t *testing.T) {
 					fmt.Fprintf(&b, "\ndata_key %q {\n  kms        = kms.aws\n  master_key = { key = var.cmk_arn, endpoint = %q }\n}\n", name, strings.TrimPrefix(srv.URL, "https://"))
 				}
 				w.config(b.String())
-				applyUntilDone(t, w)
+				applyUntilDone(t, w, "-step-timeout", "1s")
 				tl.check(t, w, nil, want, nil)
 			})
 		}

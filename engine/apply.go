@@ -80,7 +80,7 @@ func sameChanges(a, b []plan.Change) bool {
 func (s *Session) Apply(ctx context.Context, p *plan.Plan, onEvent func(executor.Event)) (executor.Result, error) {
 	rec := &recorder{backend: s.backend, state: s.state, version: s.opts.Version, backupDir: s.opts.backupDir()}
 	return executor.Apply(ctx, p, s.vault, rec, executor.Options{Concurrency: s.opts.Concurrency, OnEvent: onEvent, Transient: vault.IsTransient,
-		DeleteDelay: s.opts.KeyCacheWait, OnWait: s.opts.OnWait})
+		DeleteDelay: s.opts.KeyCacheWait, OnWait: s.opts.OnWait, StepTimeout: s.opts.StepTimeout})
 }
 
 // recorder writes the state after every step. The executor serializes calls.
@@ -92,6 +92,11 @@ type recorder struct {
 }
 
 func (r *recorder) write(ctx context.Context) error {
+	// A try abandoned after its timeout must not record anything: the
+	// executor has moved on and may have tried again.
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("engine: not recording an abandoned step: %w", err)
+	}
 	r.state.CSFLEVersion = r.version
 	if err := r.backend.Write(ctx, r.state); err != nil {
 		return fmt.Errorf("engine: writing the state: %w", err)

@@ -29,7 +29,10 @@ type KeyBackup struct {
 func (o Options) backupDir() string { return o.statePath() + ".backups" }
 
 // Backup writes a key backup file, atomically and privately.
-func (r *recorder) Backup(_ context.Context, addr model.Addr, id model.KeyID, doc string) error {
+func (r *recorder) Backup(ctx context.Context, addr model.Addr, id model.KeyID, doc string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("engine: not backing up for an abandoned step: %w", err)
+	}
 	b := KeyBackup{FormatVersion: 1, Address: addr, KeyID: id.String(), Namespace: r.state.KeyVault,
 		CreatedAt: time.Now().UTC(), Document: json.RawMessage(doc)}
 	data, err := json.MarshalIndent(b, "", "  ")

@@ -45,6 +45,8 @@ type Options struct {
 	// executor.Options.DeleteDelay); OnWait is told first.
 	KeyCacheWait time.Duration
 	OnWait       func(time.Duration)
+	// StepTimeout bounds one try of a step (executor.Options.StepTimeout).
+	StepTimeout time.Duration
 	// Notice, if set, is told things worth a line on standard error.
 	Notice func(string)
 	// CrashSettle is waited, after taking a lock whose last holder died,

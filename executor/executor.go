@@ -92,7 +92,17 @@ type Options struct {
 	// could encrypt new values with it. OnWait is told first.
 	DeleteDelay time.Duration
 	OnWait      func(time.Duration)
+	// StepTimeout bounds one try of a step (default 2 minutes). A KMS that
+	// accepts a connection and never answers would otherwise hang the
+	// apply: the driver reads KMS replies without a deadline. A try that
+	// times out is abandoned with its context cancelled, so it can no
+	// longer write to the key vault, and is tried again.
+	StepTimeout time.Duration
 }
+
+// ErrStepTimeout is wrapped by the error of a try that did not finish in
+// Options.StepTimeout.
+var ErrStepTimeout = errors.New("no answer in time")
 
 // Result is what an apply did. A partial apply is a normal result: Applied
 // lists what was done and recorded, Failed what stopped it, NotRun the rest.
@@ -148,6 +158,9 @@ func Apply(ctx context.Context, p *plan.Plan, v Vault, rec Recorder, opts Option
 	}
 	if opts.Backoff <= 0 {
 		opts.Backoff = 250 * time.Millisecond
+	}
+	if opts.StepTimeout <= 0 {
+		opts.StepTimeout = 2 * time.Minute
 	}
 	e := &executor{v: v, rec: rec, opts: opts}
 	if err := e.refresh(context.WithoutCancel(ctx), p.Drift); err != nil {
@@ -298,18 +311,14 @@ func (e *executor) one(ctx context.Context, c plan.Change) {
 // its key document may have been written is not repeated blindly: the
 // retry first looks for the key by its alt name.
 func (e *executor) withRetries(ctx context.Context, c plan.Change) (model.KeyID, string, error) {
-	stepCtx := context.WithoutCancel(ctx)
 	delay := e.opts.Backoff
 	var err error
 	for attempt := 1; ; attempt++ {
 		var id model.KeyID
 		var warning string
-		if attempt > 1 && c.Action == plan.Create && c.After != nil && c.Addr.Type == "data_key" {
-			id, warning, err = e.createOrFind(stepCtx, c)
-		} else {
-			id, warning, err = e.apply(stepCtx, c)
-		}
-		if err == nil || e.opts.Transient == nil || !e.opts.Transient(err) {
+		id, warning, err = e.try(ctx, c, attempt)
+		transient := errors.Is(err, ErrStepTimeout) || (e.opts.Transient != nil && err != nil && e.opts.Transient(err))
+		if err == nil || !transient {
 			return id, warning, err
 		}
 		if attempt >= e.opts.Attempts {
@@ -321,6 +330,34 @@ func (e *executor) withRetries(ctx context.Context, c plan.Change) (model.KeyID,
 		case <-time.After(delay):
 		}
 		delay *= 2
+	}
+}
+
+type outcome struct {
+	id      model.KeyID
+	warning string
+	err     error
+}
+
+// try runs one try of a step, bounded by StepTimeout.
+func (e *executor) try(ctx context.Context, c plan.Change, attempt int) (model.KeyID, string, error) {
+	stepCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.opts.StepTimeout)
+	defer cancel()
+	done := make(chan outcome, 1)
+	go func() {
+		var o outcome
+		if attempt > 1 && c.Action == plan.Create && c.After != nil && c.Addr.Type == "data_key" {
+			o.id, o.warning, o.err = e.createOrFind(stepCtx, c)
+		} else {
+			o.id, o.warning, o.err = e.apply(stepCtx, c)
+		}
+		done <- o
+	}()
+	select {
+	case o := <-done:
+		return o.id, o.warning, o.err
+	case <-stepCtx.Done():
+		return model.KeyID{}, "", fmt.Errorf("executor: %s (%s): %w after %s (a KMS or the server did not reply)", c.Addr, c.Action, ErrStepTimeout, e.opts.StepTimeout)
 	}
 }
 

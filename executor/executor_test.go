@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -639,5 +640,31 @@ func TestDeletesWaitForDataKeyCaches(t *testing.T) {
 	}
 	if len(v.keys) != 1 {
 		t.Errorf("vault keys = %d", len(v.keys))
+	}
+}
+
+// hangingVault's first create never returns, as with a KMS that accepts a
+// connection and never answers; it ignores its context like the driver.
+type hangingVault struct {
+	*fakeVault
+	calls atomic.Int32
+}
+
+func (v *hangingVault) CreateKey(ctx context.Context, mk model.MasterKey, alt []string) (model.KeyID, error) {
+	if v.calls.Add(1) == 1 {
+		select {} // stalls forever
+	}
+	return v.fakeVault.CreateKey(ctx, mk, alt)
+}
+
+func TestAStalledStepIsAbandonedAndTriedAgain(t *testing.T) {
+	v := &hangingVault{fakeVault: newFakeVault()}
+	rec := newRecorder()
+	p := &plan.Plan{Changes: []plan.Change{{Addr: model.DataKeyAddr("k"), Action: plan.Create, After: &plan.Key{AltNames: []string{"k"}, MasterKey: local}}}}
+	if _, err := Apply(context.Background(), p, v, rec, Options{StepTimeout: 50 * time.Millisecond, Backoff: time.Millisecond}); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	if v.calls.Load() != 2 || len(v.keys) != 1 || len(rec.keys) != 1 {
+		t.Errorf("creates tried %d times, %d keys, %d recorded; want a second try that made the one key", v.calls.Load(), len(v.keys), len(rec.keys))
 	}
 }

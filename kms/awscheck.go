@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awskms "github.com/aws/aws-sdk-go-v2/service/kms"
@@ -37,6 +38,10 @@ func (p *Providers) CheckAWSKey(ctx context.Context, mk model.MasterKey) error {
 			o.HTTPClient = &http.Client{Transport: &http.Transport{TLSClientConfig: t, Proxy: http.ProxyFromEnvironment}}
 		}
 	})
+	// A KMS that accepts a connection and never answers must not hang the
+	// plan: the SDK's HTTP client has no overall timeout of its own.
+	ctx, cancel := context.WithTimeout(ctx, describeKeyTimeout)
+	defer cancel()
 	out, err := client.DescribeKey(ctx, &awskms.DescribeKeyInput{KeyId: aws.String(keyID)})
 	if err != nil {
 		var apiErr smithy.APIError
@@ -53,6 +58,9 @@ func (p *Providers) CheckAWSKey(ctx context.Context, mk model.MasterKey) error {
 	}
 	return checkKeyMetadata(keyID, region, out.KeyMetadata)
 }
+
+// describeKeyTimeout bounds a DescribeKey check, retries included.
+const describeKeyTimeout = 30 * time.Second
 
 func regionName(region string) string {
 	if region == "" {

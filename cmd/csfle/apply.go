@@ -28,6 +28,7 @@ func applyFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "auto-approve", Usage: "apply without asking for confirmation (for CI)"},
 		&cli.BoolFlag{Name: "json", Usage: "print the plan and the result as one JSON document"},
 		&cli.IntFlag{Name: "concurrency", Usage: "how many independent changes to run at once", Value: 4},
+		&cli.DurationFlag{Name: "step-timeout", Usage: "how long one step may wait for a KMS or the server before it is tried again", Value: 2 * time.Minute},
 		&cli.DurationFlag{Name: "key-cache-wait", Usage: "before deleting keys, wait this long (60s outlasts libmongocrypt's data key cache) so no application still encrypts with a key being deleted"},
 	})
 }
@@ -80,6 +81,7 @@ func runApply(c *cli.Context, popts planner.Options, planFile string) error {
 	defer progressDone()
 	o.ScanProgress = progress
 	o.KeyCacheWait = c.Duration("key-cache-wait")
+	o.StepTimeout = c.Duration("step-timeout")
 	o.OnWait = func(d time.Duration) {
 		fmt.Fprintf(c.App.ErrWriter, "Waiting %s for applications' data key caches to expire before deleting keys...\n", d)
 	}
