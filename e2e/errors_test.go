@@ -2,7 +2,11 @@ package e2e
 
 import (
 	"context"
+	"encoding/pem"
 	"flag"
+	"fmt"
+	"net"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -112,6 +116,28 @@ func TestErrorMessages(t *testing.T) {
 		{"no-approval-without-terminal", func(t *testing.T, w *workspace) result {
 			w.config(oneKey)
 			return w.run("apply")
+		}},
+		{"kms-always-fails", func(t *testing.T, w *workspace) result {
+			f := &flakyKMS{failFirst: 1 << 20, mode: "500", only: "Encrypt"}
+			srv := httptest.NewTLSServer(f)
+			t.Cleanup(srv.Close)
+			ca, _ := os.ReadFile(env.CAFile)
+			bundle := filepath.Join(w.dir, "ca-bundle.pem")
+			_ = os.WriteFile(bundle, append(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})...), 0o600)
+			w.config(fmt.Sprintf("variable \"cmk_arn\" {}\n\nkms \"aws\" {\n  region  = \"us-east-1\"\n  ca_file = %q\n}\n\ndata_key \"records\" {\n  kms        = kms.aws\n  master_key = { key = var.cmk_arn, endpoint = %q }\n}\n",
+				bundle, strings.TrimPrefix(srv.URL, "https://")))
+			return w.run("apply", "-auto-approve")
+		}},
+		{"server-unreachable", func(t *testing.T, w *workspace) result {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr := ln.Addr().String()
+			_ = ln.Close() // nothing listens there now
+			w.mongoURI = "mongodb://" + addr + "/?serverSelectionTimeoutMS=500"
+			w.config(oneKey)
+			return w.run("plan")
 		}},
 		{"unknown-command", func(t *testing.T, w *workspace) result {
 			return w.run("aply")

@@ -239,24 +239,29 @@ type planDoc struct {
 	} `json:"changes"`
 }
 
-// written lists every file csfle may have written in the workspace.
+// written lists every file csfle may have written in the workspace, key
+// backups included.
 func (w *workspace) written() map[string][]byte {
 	w.t.Helper()
 	files := map[string][]byte{}
-	entries, err := os.ReadDir(w.dir)
+	err := filepath.WalkDir(w.dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		n := d.Name()
+		if d.IsDir() || n == "master-key.txt" || strings.HasSuffix(n, ".csfle.hcl") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(w.dir, path)
+		files[rel] = b
+		return nil
+	})
 	if err != nil {
 		w.t.Fatal(err)
-	}
-	for _, e := range entries {
-		n := e.Name()
-		if e.IsDir() || n == "master-key.txt" || strings.HasSuffix(n, ".csfle.hcl") {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(w.dir, n))
-		if err != nil {
-			w.t.Fatal(err)
-		}
-		files[n] = b
 	}
 	return files
 }

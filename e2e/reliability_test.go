@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand"
+	"net"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -136,7 +137,7 @@ func TestReliability(t *testing.T) {
 	trials := reliabilityTrials()
 	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
 	results := map[string]*tally{}
-	kinds := []string{"sigkill", "kms-500", "kms-throttle", "kms-drop", "kms-stall", "mongo-stop"}
+	kinds := []string{"sigkill", "kms-500", "kms-throttle", "kms-drop", "kms-stall", "mongo-stop", "mongo-slow"}
 	for _, k := range kinds {
 		results[k] = &tally{}
 	}
@@ -258,6 +259,24 @@ func TestReliability(t *testing.T) {
 			applyUntilDone(t, w)
 			tl.check(t, w, nil, want, nil)
 		})
+		t.Run(fmt.Sprintf("mongo-slow-%d", trial), func(t *testing.T) {
+			tl := results["mongo-slow"]
+			tl.trials++
+			proxy := slowProxy(t, strings.TrimSuffix(strings.TrimPrefix(env.MongoURI, "mongodb://"), "/"), time.Duration(5+rng.Intn(30))*time.Millisecond)
+			w := newWorkspace(t)
+			w.mongoURI = "mongodb://" + proxy + "/"
+			var b strings.Builder
+			b.WriteString(localProvider)
+			var want []string
+			for i := 0; i < 20; i++ {
+				name := fmt.Sprintf("s%02d", i)
+				want = append(want, name)
+				fmt.Fprintf(&b, "\ndata_key %q {\n  kms = kms.local\n}\n", name)
+			}
+			w.config(b.String())
+			applyUntilDone(t, w)
+			tl.check(t, w, nil, want, nil)
+		})
 		for _, mode := range []string{"500", "throttle", "drop", "stall"} {
 			t.Run(fmt.Sprintf("kms-%s-%d", mode, trial), func(t *testing.T) {
 				tl := results["kms-"+mode]
@@ -310,4 +329,48 @@ func TestReliability(t *testing.T) {
 	if total.lost+total.duplicated+total.secrets > 0 {
 		t.Errorf("keys lost %d, duplicated %d, secrets found %d: all must be 0", total.lost, total.duplicated, total.secrets)
 	}
+}
+
+// slowProxy forwards TCP to target on 127.0.0.1, holding every chunk of
+// data for delay in each direction: a slow server.
+func slowProxy(t *testing.T, target string, delay time.Duration) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	pipe := func(dst, src net.Conn) {
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := src.Read(buf)
+			if n > 0 {
+				time.Sleep(delay)
+				if _, werr := dst.Write(buf[:n]); werr != nil {
+					break
+				}
+			}
+			if err != nil {
+				break
+			}
+		}
+		_ = dst.Close()
+		_ = src.Close()
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", target)
+			if err != nil {
+				_ = c.Close()
+				continue
+			}
+			go pipe(s, c)
+			go pipe(c, s)
+		}
+	}()
+	return ln.Addr().String()
 }

@@ -64,13 +64,17 @@ func Open(ctx context.Context, uri secret.Value, namespace string, providers *km
 // connect opens a client and a libmongocrypt handle on it. Closing the
 // ClientEncryption disconnects the client too.
 func (v *Vault) connect(ctx context.Context) (*mongo.Client, *mongo.ClientEncryption, error) {
-	client, err := mongo.Connect(ctx, options.Client().ApplyURI(v.uri.RevealString()).SetServerSelectionTimeout(10*time.Second))
+	clientOpts := options.Client().ApplyURI(v.uri.RevealString())
+	if clientOpts.ServerSelectionTimeout == nil { // the URI's serverSelectionTimeoutMS wins
+		clientOpts.SetServerSelectionTimeout(10 * time.Second)
+	}
+	client, err := mongo.Connect(ctx, clientOpts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("vault: connecting to the key vault: %w", scrub(err, v.uri))
 	}
 	if err := client.Ping(ctx, nil); err != nil {
 		_ = client.Disconnect(ctx)
-		return nil, nil, fmt.Errorf("vault: the key vault's server does not answer: %w", scrub(err, v.uri))
+		return nil, nil, fmt.Errorf("vault: the key vault's server does not answer; check key_vault's uri and that the server is running and reachable: %w", scrub(err, v.uri))
 	}
 	opts := options.ClientEncryption().
 		SetKeyVaultNamespace(v.namespace).
