@@ -106,7 +106,9 @@ func ConfigDigest(dir string) (string, error) {
 
 // Session is an open state (locked) and an open key vault.
 type Session struct {
-	Config  *config.Config
+	Config *config.Config
+	// desired is Config.Desired(), made once: it copies every key.
+	desired model.Desired
 	opts    Options
 	backend state.Backend
 	unlock  func() error
@@ -128,7 +130,7 @@ func Open(ctx context.Context, cfg *config.Config, o Options, operation string) 
 	if err != nil {
 		return nil, err
 	}
-	s := &Session{Config: cfg, opts: o, backend: backend, unlock: unlock}
+	s := &Session{Config: cfg, desired: cfg.Desired(), opts: o, backend: backend, unlock: unlock}
 	if died := backend.DiedHolder(); died != nil {
 		settle := o.CrashSettle
 		if settle == 0 {

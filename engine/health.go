@@ -27,7 +27,7 @@ func (s *Session) Health(ctx context.Context) []HealthCheck {
 		out = append(out, HealthCheck{Provider: p.Name, Check: "credentials", OK: true, Detail: "found"})
 	}
 	seen := map[string]bool{}
-	for _, k := range s.Config.Desired().Keys {
+	for _, k := range s.desired.Keys {
 		if model.ProviderKind(k.MasterKey.Provider) != model.KindAWS || seen[k.MasterKey.String()] {
 			continue
 		}

@@ -33,7 +33,7 @@ func (s *Session) Plan(ctx context.Context, opts planner.Options) (*plan.Plan, e
 		return nil, err
 	}
 	opts.AllowReplace = opts.AllowReplace || s.opts.AllowReplace
-	p, refusals := planner.Plan(s.Config.Desired(), live, s.prior(), opts)
+	p, refusals := planner.Plan(s.desired, live, s.prior(), opts)
 	if len(refusals) > 0 {
 		return nil, s.refused(refusals)
 	}
@@ -66,7 +66,7 @@ func (s *Session) checkAWSKeys(ctx context.Context) error {
 	}
 	checked := map[string]*result{}
 	var order []string
-	for _, k := range s.Config.Desired().Keys {
+	for _, k := range s.desired.Keys {
 		if model.ProviderKind(k.MasterKey.Provider) != model.KindAWS {
 			continue
 		}
@@ -169,7 +169,7 @@ func (s *Session) readLive(ctx context.Context) (model.Live, error) {
 // names, sorted.
 func (s *Session) managedNamespaces() []string {
 	set := map[string]bool{}
-	for _, c := range s.Config.Desired().Collections {
+	for _, c := range s.desired.Collections {
 		set[c.Namespace()] = true
 	}
 	for _, c := range s.state.Collections {
@@ -241,7 +241,7 @@ func (s *Session) checkUsage(ctx context.Context, p *plan.Plan, live model.Live)
 // does not manage.
 func (s *Session) namedBy(p *plan.Plan, live model.Live, targets []vault.ScanTarget) (map[model.KeyID][]string, error) {
 	desired := map[string]bool{}
-	for _, c := range s.Config.Desired().Collections {
+	for _, c := range s.desired.Collections {
 		desired[c.Namespace()] = true
 	}
 	named := map[model.KeyID][]string{}
@@ -287,7 +287,7 @@ func (s *Session) scanTargets(ctx context.Context, live model.Live) ([]vault.Sca
 			paths[ns][f.Path] = true
 		}
 	}
-	for _, c := range s.Config.Desired().Collections {
+	for _, c := range s.desired.Collections {
 		add(c.Namespace(), c.Fields)
 	}
 	for _, c := range s.state.Collections {
