@@ -327,16 +327,26 @@ func (s *Session) scanTargets(ctx context.Context, live model.Live) ([]vault.Sca
 // key unwraps it with the configured credentials (a wrong local key or a
 // revoked KMS permission stops the plan here, not half-way through apply).
 func (s *Session) checkUnwrap(ctx context.Context, p *plan.Plan) error {
+	// One round trip per master key: the credentials either reach it or
+	// not, and a bulk rewrap of many keys under one master key must not
+	// cost a KMS call per key before anything is done.
+	checked := map[string]error{}
 	var refusals []planner.Refusal
 	for _, c := range p.Changes {
 		if c.Action != plan.Rewrap {
 			continue
 		}
 		id, _ := c.KeyID()
-		if err := s.vault.CheckDecrypt(ctx, id); err != nil {
+		master := c.Before.MasterKey.String()
+		err, done := checked[master]
+		if !done {
+			err = s.vault.CheckDecrypt(ctx, id)
+			checked[master] = err
+		}
+		if err != nil {
 			refusals = append(refusals, planner.Refusal{Addr: c.Addr,
 				Summary: "Cannot unwrap the key to rewrap it",
-				Detail: fmt.Sprintf("%s (id %s) is wrapped by %s, and the configured %q provider could not unwrap it: %v. Check that the kms %q block holds the master key or credentials that wrapped it.",
+				Detail: fmt.Sprintf("%s (id %s) is wrapped by %s, and the configured %q provider could not unwrap a key under it: %v. Check that the kms %q block holds the master key or credentials that wrapped it.",
 					c.Addr, id, c.Before.MasterKey, c.Before.MasterKey.Provider, err, model.ProviderKind(c.Before.MasterKey.Provider))})
 		}
 	}
