@@ -1,7 +1,6 @@
 package render
 
 import (
-	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -66,16 +65,9 @@ func ApplyLine(w io.Writer, e ApplyEvent, o Options) {
 
 // ApplySummary writes the last line of a successful apply.
 func ApplySummary(w io.Writer, s plan.Summary, o Options) {
-	parts := []string{
-		fmt.Sprintf("%d created", s.Create),
-		fmt.Sprintf("%d rewrapped", s.Rewrap),
-		fmt.Sprintf("%d updated", s.Update),
-		fmt.Sprintf("%d deleted", s.Delete),
-	}
-	if s.Replace > 0 {
-		parts = append(parts, fmt.Sprintf("%d replaced", s.Replace))
-	}
-	parts = append(parts, fmt.Sprintf("%d adopted", s.Adopt))
+	past := map[plan.Action]string{plan.Create: "created", plan.Rewrap: "rewrapped", plan.Update: "updated",
+		plan.Delete: "deleted", plan.Replace: "replaced", plan.Adopt: "adopted"}
+	parts := summaryParts(s, func(a plan.Action) string { return past[a] })
 	line := "Apply complete! Resources: " + strings.Join(parts, ", ") + "."
 	_, _ = io.WriteString(w, palette{on: o.Color}.paint(line, ansiBold, ansiGreen)+"\n")
 }

@@ -140,25 +140,26 @@ func counts(changes []docChange) tally {
 // to collections are counted in a sentence of their own, after the key
 // vault's, so that a plan of keys alone reads as it always has and "1 to
 // delete" never leaves the reader wondering whether a key goes.
-func planCounts(t tally) string {
-	s := t.keys
-	parts := []string{
-		fmt.Sprintf("%d to create", s.Create),
-		fmt.Sprintf("%d to rewrap", s.Rewrap),
-		fmt.Sprintf("%d to update", s.Update),
-		fmt.Sprintf("%d to delete", s.Delete),
-	}
+// summaryParts counts a summary's key actions in the order every view uses
+// ("2 to create", "2 created"); replace appears only when there is one.
+func summaryParts(s plan.Summary, word func(plan.Action) string) []string {
+	part := func(n int, a plan.Action) string { return fmt.Sprintf("%d %s", n, word(a)) }
+	parts := []string{part(s.Create, plan.Create), part(s.Rewrap, plan.Rewrap), part(s.Update, plan.Update), part(s.Delete, plan.Delete)}
 	if s.Replace > 0 {
-		parts = append(parts, fmt.Sprintf("%d to replace", s.Replace))
+		parts = append(parts, part(s.Replace, plan.Replace))
 	}
-	parts = append(parts, fmt.Sprintf("%d to adopt", s.Adopt))
+	return append(parts, part(s.Adopt, plan.Adopt))
+}
+
+func planCounts(t tally) string {
+	parts := summaryParts(t.keys, func(a plan.Action) string { return "to " + a.String() })
 	out := strings.Join(parts, ", ") + "."
 	if !t.hasCollections {
 		return out
 	}
 	// Collections are never rewrapped; they are adopted, and replaced only
 	// in Queryable Encryption, so those two are said when they happen.
-	s = t.collections
+	s := t.collections
 	parts = []string{
 		fmt.Sprintf("%d to create", s.Create),
 		fmt.Sprintf("%d to update", s.Update),

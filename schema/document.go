@@ -122,26 +122,30 @@ func readValue(dec *json.Decoder) (any, error) {
 	}
 }
 
-func writeCompact(b *strings.Builder, v any) {
+func writeCompact(b *strings.Builder, v any) { writeFlat(b, v, ",", ":") }
+
+// writeFlat writes v on one line with the given separators between
+// elements and between a key and its value.
+func writeFlat(b *strings.Builder, v any, comma, colon string) {
 	switch t := v.(type) {
 	case Doc:
 		b.WriteByte('{')
 		for i, e := range t {
 			if i > 0 {
-				b.WriteByte(',')
+				b.WriteString(comma)
 			}
 			writeString(b, e.Key)
-			b.WriteByte(':')
-			writeCompact(b, e.Value)
+			b.WriteString(colon)
+			writeFlat(b, e.Value, comma, colon)
 		}
 		b.WriteByte('}')
 	case []any:
 		b.WriteByte('[')
 		for i, e := range t {
 			if i > 0 {
-				b.WriteByte(',')
+				b.WriteString(comma)
 			}
-			writeCompact(b, e)
+			writeFlat(b, e, comma, colon)
 		}
 		b.WriteByte(']')
 	default:

@@ -70,29 +70,6 @@ func inline(v any) bool {
 	return true
 }
 
-func writeInline(b *strings.Builder, v any) {
-	switch t := v.(type) {
-	case Doc:
-		b.WriteByte('{')
-		for i, e := range t {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			writeString(b, e.Key)
-			b.WriteString(": ")
-			writeInline(b, e.Value)
-		}
-		b.WriteByte('}')
-	case []any:
-		b.WriteByte('[')
-		for i, e := range t {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			writeInline(b, e)
-		}
-		b.WriteByte(']')
-	default:
-		writeScalar(b, v)
-	}
-}
+// writeInline writes v on one line, with a space after each comma and
+// colon, for the parts of a pretty document that stay on one line.
+func writeInline(b *strings.Builder, v any) { writeFlat(b, v, ", ", ": ") }
